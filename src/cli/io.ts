@@ -1,0 +1,100 @@
+/**
+ * Where CLI output goes: results on stdout (one JSON document with --json), logs and progress on
+ * stderr. Progress draws one bar per step on a TTY and prints sparse lines otherwise (CI logs).
+ */
+import type { JobOptions, Progress } from '../core/job';
+
+export interface CliIo {
+  /** The command's result, on stdout. */
+  out(text: string): void;
+  /** Prints a value as the single JSON document on stdout. */
+  json(value: unknown): void;
+  /** A diagnostic line on stderr. */
+  log(line: string): void;
+  /** Job options wired to stderr progress and a Ctrl-C signal. */
+  job(): JobOptions;
+}
+
+export function createCliIo(signal: AbortSignal, stdout = process.stdout, stderr = process.stderr): CliIo {
+  const bar = new ProgressRenderer(stderr);
+  return {
+    out: (text) => {
+      bar.clear();
+      stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    json: (value) => {
+      bar.clear();
+      stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+    log: (line) => {
+      bar.clear();
+      stderr.write(`${line}\n`);
+    },
+    job: () => ({
+      signal,
+      onProgress: (p) => bar.update(p),
+      log: (line) => {
+        bar.clear();
+        stderr.write(`${line}\n`);
+      },
+    }),
+  };
+}
+
+const BAR_WIDTH = 28;
+const LINE_INTERVAL_MS = 2000;
+
+class ProgressRenderer {
+  private drawn = false;
+  private lastStep = '';
+  private lastLineAt = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(p: Progress): void {
+    const text = formatProgress(p);
+    if (this.stream.isTTY) {
+      this.stream.write(`\r\x1b[2K${text.slice(0, (this.stream.columns ?? 100) - 1)}`);
+      this.drawn = true;
+      return;
+    }
+    // Not a terminal: a line when the step changes, when it completes, and every few seconds.
+    const now = Date.now();
+    const finished = p.total !== undefined && p.done === p.total;
+    if (p.step !== this.lastStep || finished || now - this.lastLineAt >= LINE_INTERVAL_MS) {
+      this.stream.write(`${text}\n`);
+      this.lastStep = p.step;
+      this.lastLineAt = now;
+    }
+  }
+
+  clear(): void {
+    if (this.drawn) {
+      this.stream.write('\r\x1b[2K');
+      this.drawn = false;
+    }
+  }
+}
+
+export function formatProgress(p: Progress): string {
+  const parts = [p.step];
+  if (p.total !== undefined && p.total > 0 && p.done !== undefined) {
+    const fraction = Math.min(1, Math.max(0, p.done / p.total));
+    const filled = Math.round(fraction * BAR_WIDTH);
+    parts.push(`[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`);
+    parts.push(p.unit === 'bytes' ? `${formatBytes(p.done)}/${formatBytes(p.total)}` : `${p.done}/${p.total}${p.unit ? ` ${p.unit}` : ''}`);
+  }
+  if (p.message) parts.push(p.message);
+  return parts.join(' ');
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${value.toFixed(i === 0 ? 0 : value < 10 ? 2 : 1)} ${units[i]}`;
+}
