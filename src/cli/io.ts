@@ -3,6 +3,7 @@
  * stderr. Progress draws one bar per step on a TTY and prints sparse lines otherwise (CI logs).
  */
 import type { JobOptions, Progress } from '../core/job';
+import { formatBytes } from '../core/units';
 
 export interface CliIo {
   /** The command's result, on stdout. */
@@ -86,15 +87,4 @@ export function formatProgress(p: Progress): string {
   }
   if (p.message) parts.push(p.message);
   return parts.join(' ');
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${value.toFixed(i === 0 ? 0 : value < 10 ? 2 : 1)} ${units[i]}`;
 }

@@ -1,0 +1,212 @@
+/**
+ * planQuantization: ArchitectureInfo + the model's tensors + a target -> a type for every tensor.
+ * `naive` reproduces llama.cpp's stock recipe exactly; `pajamas` spends the same byte budget where
+ * the architecture says errors cost most (see sensitivity.ts), with llama.cpp's row-length
+ * fallbacks decided up front so the quantized file matches the plan tensor for tensor.
+ */
+import type { ArchitectureInfo } from '../arch/types';
+import type { ModelTensor } from '../arch/model-tensor';
+import { elementCount, type GgmlTypeName, isGgmlTypeName, tensorBytes } from '../formats/ggml-types';
+import { allocateBits, type AllocationItem } from './allocate';
+import { EXPERT_KINDS, stockAllowsQuantization, tensorKind, tensorLayer } from './classify';
+import { intermediateType } from './intermediate-type';
+import { planMlx, mlxTotalBytes } from './mlx-policy';
+import { tensorSensitivity } from './sensitivity';
+import { rowLengthFallback, type StockDecision, type StockModelInfo, stockTypes } from './stock';
+import type { PlanOptions, PlannedTensor, PlanTarget, QuantPlan, TensorKind } from './types';
+
+/** Types the pajamas strategy may choose from at each target, cheapest first. */
+const PAJAMAS_LADDER: Record<PlanTarget, GgmlTypeName[]> = {
+  Q4_K_M: ['Q4_K', 'Q5_K', 'Q6_K', 'Q8_0'],
+  Q5_K_M: ['Q5_K', 'Q6_K', 'Q8_0'],
+  Q6_K: ['Q5_K', 'Q6_K', 'Q8_0'],
+  Q8_0: ['Q6_K', 'Q8_0', 'F16'],
+};
+
+/** Kinds whose type never drops below the stock recipe's choice (llama.cpp's own floor for them). */
+const STOCK_FLOOR_KINDS: ReadonlySet<TensorKind> = new Set(['output']);
+
+interface Prepared {
+  tensor: ModelTensor;
+  kind: TensorKind;
+  layer: number | null;
+  sourceType: GgmlTypeName;
+  stock: StockDecision;
+}
+
+export function planQuantization(arch: ArchitectureInfo, tensors: readonly ModelTensor[], options: PlanOptions): QuantPlan {
+  const prepared = prepare(arch, tensors, options);
+  const decided = options.strategy === 'naive' ? planNaive(prepared) : planPajamas(arch, prepared, options.target);
+  const mlx = planMlx(
+    prepared.map((p, i) => ({ kind: p.kind, shape: p.tensor.shape, quantizable: p.stock.quantizable, ggufType: decided[i]!.type })),
+    options,
+  );
+
+  const planned: PlannedTensor[] = prepared.map((p, i) => {
+    const d = decided[i]!;
+    return {
+      name: p.tensor.name,
+      hfName: p.tensor.hfName,
+      shape: [...p.tensor.shape],
+      kind: p.kind,
+      layer: p.layer,
+      sourceType: p.sourceType,
+      ggufType: d.type,
+      stockType: p.stock.type,
+      fallback: d.fallbackFrom ? { wanted: d.fallbackFrom, reason: fallbackReason(d.fallbackFrom, d.type, p.tensor.shape[0] ?? 1) } : null,
+      mlx: mlx.perTensor[i]!,
+      reason: d.reason,
+      bytes: tensorBytes(d.type, p.tensor.shape),
+      stockBytes: tensorBytes(p.stock.type, p.tensor.shape),
+    };
+  });
+
+  const parameters = planned.reduce((n, t) => n + elementCount(t.shape), 0);
+  const sizeBytes = planned.reduce((n, t) => n + t.bytes, 0);
+  const stockSizeBytes = planned.reduce((n, t) => n + t.stockBytes, 0);
+  const mlxSizeBytes = mlxTotalBytes(planned, arch);
+  const bpw = (bytes: number) => (parameters ? (bytes * 8) / parameters : 0);
+  return {
+    strategy: options.strategy,
+    target: options.target,
+    mlxDefault: mlx.defaults,
+    tensors: planned,
+    totals: { parameters, sizeBytes, bpw: bpw(sizeBytes), stockSizeBytes, stockBpw: bpw(stockSizeBytes), mlxSizeBytes, mlxBpw: bpw(mlxSizeBytes) },
+    notes: planNotes(arch, planned),
+  };
+}
+
+function prepare(arch: ArchitectureInfo, tensors: readonly ModelTensor[], options: PlanOptions): Prepared[] {
+  const stockInput = tensors.map((t) => ({ name: t.name, shape: t.shape, sourceType: sourceTypeOf(t, options) }));
+  const stock = stockTypes(stockModelInfo(arch, tensors), stockInput, options.target);
+  return tensors.map((t, i) => ({
+    tensor: t,
+    kind: tensorKind(t.name),
+    layer: tensorLayer(t.name),
+    sourceType: stockInput[i]!.sourceType,
+    stock: stock.get(t.name)!,
+  }));
+}
+
+/** A GGUF input tells its types; an HF checkpoint is planned as the intermediate GGUF the converter writes. */
+function sourceTypeOf(t: ModelTensor, options: PlanOptions): GgmlTypeName {
+  if (!options.sourceIsGguf) return intermediateType(t.name, t.shape, options.intermediateType ?? 'F16');
+  if (!t.sourceDtype || !isGgmlTypeName(t.sourceDtype)) throw new Error(`GGUF tensor ${t.name} has no ggml type`);
+  return t.sourceDtype;
+}
+
+/** GGUF architecture names that llama.cpp's recipe singles out (Falcon, and its "70B" model types). */
+function stockModelInfo(arch: ArchitectureInfo, tensors: readonly ModelTensor[]): StockModelInfo {
+  const maxLayer = tensors.reduce((m, t) => Math.max(m, tensorLayer(t.name) ?? -1), -1);
+  const LLAMA_LIKE = new Set(['llama', 'mistral', 'mixtral']);
+  return {
+    ggufArch: LLAMA_LIKE.has(arch.modelType) ? 'llama' : arch.modelType,
+    numLayers: Math.max(arch.numLayers, maxLayer + 1),
+    numHeads: arch.numAttentionHeads,
+    numKvHeads: arch.numKeyValueHeads ?? arch.numAttentionHeads,
+    numExperts: arch.moe?.numExperts ?? 0,
+  };
+}
+
+interface Decided {
+  type: GgmlTypeName;
+  fallbackFrom: GgmlTypeName | null;
+  reason: string;
+}
+
+function planNaive(prepared: readonly Prepared[]): Decided[] {
+  return prepared.map((p) => ({
+    type: p.stock.type,
+    fallbackFrom: p.stock.fallbackFrom,
+    reason: p.stock.quantizable ? `stock recipe: ${p.stock.why}` : keptReason(p),
+  }));
+}
+
+function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], target: PlanTarget): Decided[] {
+  const budget = prepared.reduce((n, p) => n + tensorBytes(p.stock.type, p.tensor.shape), 0);
+  const items: AllocationItem[] = [];
+  const wantedBy = new Map<string, Map<GgmlTypeName, GgmlTypeName>>();
+  let fixedBytes = 0;
+  for (const p of prepared) {
+    if (!isAllocatable(p)) {
+      fixedBytes += tensorBytes(p.sourceType, p.tensor.shape);
+      continue;
+    }
+    const { candidates, wanted } = candidateTypes(p, target);
+    wantedBy.set(p.tensor.name, wanted);
+    const sensitivity = tensorSensitivity(arch, p.kind, p.layer);
+    items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, weight: sensitivity.weight });
+  }
+  const allocation = allocateBits(items, fixedBytes, budget);
+  const byName = new Map(items.map((item) => [item.name, item]));
+
+  return prepared.map((p) => {
+    const item = byName.get(p.tensor.name);
+    if (!item) return { type: p.sourceType, fallbackFrom: null, reason: keptReason(p) };
+    const index = allocation.choice.get(item.name)!;
+    const type = item.candidates[index]!;
+    const wanted = wantedBy.get(item.name)!.get(type)!;
+    const sensitivity = tensorSensitivity(arch, p.kind, p.layer);
+    const why = sensitivity.because.length ? `; ${sensitivity.because.join('; ')}` : '';
+    const verdict = index === 0 ? `${item.candidates[0]} (the ${target} floor)` : `raised to ${type} within the ${target} budget`;
+    return { type, fallbackFrom: wanted === type ? null : wanted, reason: `${p.kind}: ${verdict}${why}` };
+  });
+}
+
+/** Quantizable by llama-quantize and not already quantized in the source (e.g. MXFP4 experts). */
+function isAllocatable(p: Prepared): boolean {
+  const alreadyQuantized = !['F32', 'F16', 'BF16'].includes(p.sourceType);
+  return p.stock.quantizable && !alreadyQuantized && stockAllowsQuantization(p.tensor.name, p.tensor.shape);
+}
+
+/**
+ * The ladder's types as this tensor can hold them: a type whose blocks do not divide the row
+ * becomes llama.cpp's fallback for it; duplicates collapse; kinds with a floor start at stock.
+ */
+function candidateTypes(p: Prepared, target: PlanTarget): { candidates: GgmlTypeName[]; wanted: Map<GgmlTypeName, GgmlTypeName> } {
+  const rowLength = p.tensor.shape[0] ?? 1;
+  const wanted = new Map<GgmlTypeName, GgmlTypeName>();
+  for (const type of PAJAMAS_LADDER[target]) {
+    const held = rowLengthFallback(type, rowLength);
+    if (!wanted.has(held)) wanted.set(held, type);
+  }
+  let candidates = [...wanted.keys()].sort((a, b) => tensorBytes(a, p.tensor.shape) - tensorBytes(b, p.tensor.shape));
+  if (STOCK_FLOOR_KINDS.has(p.kind)) {
+    const floorBytes = tensorBytes(p.stock.type, p.tensor.shape);
+    const kept = candidates.filter((c) => tensorBytes(c, p.tensor.shape) >= floorBytes);
+    candidates = kept.length ? kept : [p.stock.type];
+    if (!wanted.has(p.stock.type)) wanted.set(p.stock.type, p.stock.fallbackFrom ?? p.stock.type);
+  }
+  return { candidates, wanted };
+}
+
+function keptReason(p: Prepared): string {
+  switch (p.kind) {
+    case 'router':
+      return `MoE router: kept ${p.sourceType}, never quantized (its errors change which experts run)`;
+    case 'shexp_gate':
+      return `shared-expert gate: kept ${p.sourceType}, never quantized`;
+    case 'norm':
+      return `norm: kept ${p.sourceType}`;
+    default:
+      return p.tensor.shape.length <= 1 ? `1-D tensor: kept ${p.sourceType}` : `kept ${p.sourceType}: llama.cpp does not quantize this tensor`;
+  }
+}
+
+function fallbackReason(wanted: GgmlTypeName, held: GgmlTypeName, rowLength: number): string {
+  return `rows of ${rowLength} do not split into ${wanted} blocks; llama.cpp uses ${held}`;
+}
+
+function planNotes(arch: ArchitectureInfo, planned: readonly PlannedTensor[]): string[] {
+  const notes: string[] = [];
+  const fallbacks = planned.filter((t) => t.fallback).length;
+  if (fallbacks) notes.push(`${fallbacks} tensor(s) fall back to another type because their rows do not split into blocks`);
+  if (arch.tiedEmbeddings) notes.push('tied embeddings: token_embd also serves as the output head');
+  if (arch.moe) {
+    const experts = planned.filter((t) => EXPERT_KINDS.has(t.kind)).length;
+    notes.push(`MoE: ${arch.moe.numExperts} experts, ${arch.moe.numExpertsPerToken} per token; ${experts} stacked expert tensors; routers stay F32`);
+  }
+  const preQuantized = planned.filter((t) => !['F32', 'F16', 'BF16'].includes(t.sourceType));
+  if (preQuantized.length) notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
+  return notes;
+}
