@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const e = asPajamasError(error);
     io.log(`pajamas ${name}: ${e.message}`);
-    if (e.code === 'usage') io.log(`\n${commandHelp(command)}`);
+    if (e.code === 'usage') io.log(`run "pajamas ${name} --help" for its usage`);
     if (process.env.PAJAMAS_DEBUG && e.stack) io.log(e.stack);
     return exitCodeFor(e.code);
   } finally {

@@ -1,0 +1,38 @@
+/**
+ * Validation against the shipped JSON Schema (schemas/manifest.schema.json). Errors name the
+ * manifest file and the JSON pointer of the offending field.
+ */
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import schema from '../../../schemas/manifest.schema.json';
+import { FormatError } from '../errors';
+import type { Manifest } from './types';
+
+const MAX_REPORTED_ERRORS = 5;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+let validator: ValidateFunction | undefined;
+
+function compiled(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+    ajv.addFormat('date-time', ISO_DATE_TIME);
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+/** The schema document, e.g. for an editor's JSON validation. */
+export const manifestSchema: unknown = schema;
+
+/** Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where. */
+export function validateManifest(value: unknown, file: string): Manifest {
+  const validate = compiled();
+  if (validate(value)) return value as Manifest;
+  const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS).map((e) => {
+    const where = e.instancePath || '(top level)';
+    const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
+    return `${where} ${e.message ?? 'is invalid'}${extra}`;
+  });
+  const more = (validate.errors?.length ?? 0) > MAX_REPORTED_ERRORS ? ` (and ${validate.errors!.length - MAX_REPORTED_ERRORS} more)` : '';
+  throw new FormatError(`not a valid Llama-Pajamas manifest: ${errors.join('; ')}${more}`, { path: file });
+}
