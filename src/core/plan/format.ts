@@ -3,7 +3,7 @@
  * get the same types are printed once) and a short summary for the extension's output channel.
  */
 import { formatBytes } from '../units';
-import type { PlannedTensor, QuantPlan } from './types';
+import type { PlannedTensor, QuantPlan, TensorKind } from './types';
 
 export function formatPlan(plan: QuantPlan): string {
   const lines: string[] = [`Plan: ${plan.strategy} strategy, target ${plan.target}`];
@@ -55,6 +55,18 @@ function tensorLine(label: string, t: PlannedTensor): string {
   return `  ${label.padEnd(24)} ${`${t.ggufType}${stock}`.padEnd(18)} ${`[${t.shape.join(', ')}]`.padEnd(20)} ${mlx.padEnd(13)} ${t.reason}${fallback}`;
 }
 
+/** Reading order inside a block: attention, then the feed-forward network, then the rest. */
+const KIND_ORDER: readonly TensorKind[] = [
+  'norm', 'attn_q', 'attn_q_a', 'attn_q_b', 'attn_k', 'attn_v', 'attn_qkv', 'attn_kv_a', 'attn_kv_b', 'attn_k_b', 'attn_v_b',
+  'attn_output', 'linear_attn', 'ssm', 'router', 'ffn_gate', 'ffn_up', 'ffn_down', 'ffn_gate_exps', 'ffn_up_exps', 'ffn_down_exps',
+  'shexp_gate', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp', 'other',
+];
+
+function kindRank(t: PlannedTensor): number {
+  const i = KIND_ORDER.indexOf(t.kind);
+  return i < 0 ? KIND_ORDER.length : i;
+}
+
 interface LayerGroup {
   first: number;
   last: number;
@@ -74,7 +86,7 @@ function groupLayers(tensors: readonly PlannedTensor[]): LayerGroup[] {
     list.map((t) => `${t.name.replace(/^blk\.\d+\./, '')}:${t.ggufType}:${t.stockType}:${t.shape.join('x')}:${t.reason}`).join('|');
   const groups: LayerGroup[] = [];
   for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) {
-    const list = byLayer.get(layer)!;
+    const list = byLayer.get(layer)!.sort((a, b) => kindRank(a) - kindRank(b) || a.name.localeCompare(b.name));
     const last = groups[groups.length - 1];
     if (last && last.last === layer - 1 && signature(last.tensors) === signature(list)) last.last = layer;
     else groups.push({ first: layer, last: layer, tensors: list });

@@ -61,7 +61,8 @@ export function planQuantization(arch: ArchitectureInfo, tensors: readonly Model
     };
   });
 
-  const parameters = planned.reduce((n, t) => n + elementCount(t.shape), 0);
+  // Generated tables (rope frequency factors) are written but are not trained parameters.
+  const parameters = tensors.reduce((n, t) => n + (t.notParameter ? 0 : elementCount(t.shape)), 0);
   const sizeBytes = planned.reduce((n, t) => n + t.bytes, 0);
   const stockSizeBytes = planned.reduce((n, t) => n + t.stockBytes, 0);
   const mlxSizeBytes = mlxTotalBytes(planned, arch);
