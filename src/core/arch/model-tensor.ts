@@ -26,7 +26,7 @@ export function tensorElements(shape: readonly number[]): number {
 }
 
 /** Matches the stacked routed-expert tensors (weights and biases), not shared experts. */
-export const ROUTED_EXPERT_TENSOR = /^blk\.\d+\.ffn_(gate|up|down|gate_up)_exps\./;
+export const ROUTED_EXPERT_TENSOR = /^blk\.\d+\.ffn_(gate|up|down|gate_up)_exps\.(weight|bias)$/;
 
 /** The decoder layer a GGUF tensor name belongs to, or null for global tensors. */
 export function layerOf(name: string): number | null {

@@ -17,6 +17,8 @@ export type LayerKind =
   | 'chunked_attention'
   | 'linear_attention'
   | 'mamba'
+  /** LFM2-style gated short convolution. */
+  | 'short_conv'
   | 'mlp_only';
 
 export interface MoeInfo {
