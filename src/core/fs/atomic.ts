@@ -31,6 +31,30 @@ export function isTempPath(p: string): boolean {
   return TEMP_NAME.test(path.basename(p));
 }
 
+/**
+ * Deletes leftovers of interrupted writes in `dir`: temporary names whose writing process is gone
+ * (a killed run). Names of live processes are left alone, so two runs never delete each other's work.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const pid = isTempPath(name) ? Number(/\.(\d+)-[0-9a-f]{8}\.partial$/.exec(name)![1]) : null;
+    if (pid === null || processAlive(pid)) continue;
+    await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface AtomicOptions {
   /** Checked after `fn` completes: a cancel that arrives while writing discards the output. */
   signal?: AbortSignal;

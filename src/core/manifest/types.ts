@@ -53,6 +53,8 @@ export interface ExpertCoverage {
 
 export interface Calibration {
   text: TextRef;
+  /** Hash of the model, text and tool the imatrix was computed from. */
+  inputsKey: string;
   /** The imatrix file, relative to the manifest folder. */
   imatrix: FileDigest;
   chunks: number;
@@ -132,6 +134,8 @@ export interface Baseline {
   path: string;
   sizeBytes: number | null;
   sha256: string | null;
+  /** Hash of what it was made from (null for a GGUF input, which is its own baseline). */
+  inputsKey: string | null;
   kept: boolean;
   quality: { text: TextRef; contextSize: number; ppl: number } | null;
 }

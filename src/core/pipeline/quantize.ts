@@ -1,0 +1,208 @@
+/**
+ * `pajamas quantize`: detect -> plan -> F16 intermediate -> importance matrix -> one GGUF per
+ * target and strategy -> MLX -> evaluation -> manifest.json. Every input is checked before heavy
+ * work; an artifact whose inputs are unchanged is not rebuilt; outputs appear under their final
+ * names only when complete, and the manifest is saved after each one, so a killed run resumes.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { nodeLlamaCppVersion, packageVersion } from '../assets';
+import { UsageError, throwIfCancelled } from '../errors';
+import { removeStaleTemps } from '../fs/atomic';
+import { sha256File } from '../fs/hash';
+import type { JobOptions } from '../job';
+import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
+import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, type GgufArtifact, type Manifest } from '../manifest/types';
+import { checkFile } from '../manifest/verify';
+import { loadModelTensors, type ModelTensors } from '../plan/load';
+import { planQuantization } from '../plan/plan';
+import type { QuantPlan } from '../plan/types';
+import { loadCalibrationText } from './calibration';
+import { checkFreeSpace, type DiskNeed } from './disk';
+import { computeImatrix } from './imatrix';
+import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } from './intermediate';
+import { inputsKey, planTypesKey } from './keys';
+import { ManifestState, planFallbacks, planRecord } from './manifest-state';
+import { ggufArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
+import { quantizeByPlan } from './quantize-gguf';
+import { describeSource, resolveModelSource, type ModelSource } from './source';
+
+export interface QuantizeResult {
+  manifestPath: string;
+  manifest: Manifest;
+  built: string[];
+  skipped: string[];
+}
+
+interface Run {
+  settings: QuantizeSettings;
+  model: ModelSource;
+  loaded: ModelTensors;
+  plans: QuantPlan[];
+  state: ManifestState;
+  tools: LlamaTools;
+  opts: JobOptions;
+  built: string[];
+  skipped: string[];
+}
+
+export async function quantizeModel(request: QuantizeRequest, opts: JobOptions = {}): Promise<QuantizeResult> {
+  const log = opts.log ?? (() => {});
+  const model = await resolveModelSource(request.model);
+  const settings = resolveSettings(request, model.name);
+  if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
+    if (request.formats) throw new UsageError('MLX output is written from the Hugging Face folder; a GGUF input can only give GGUF artifacts');
+    settings.formats = settings.formats.filter((f) => f !== 'mlx');
+  }
+  opts.onProgress?.({ step: 'detect', message: model.path });
+  const loaded = await loadModelTensors(model.path, opts);
+  const plans = settings.targets.flatMap((target) =>
+    settings.strategies.map((strategy) =>
+      planQuantization(loaded.arch, loaded.tensors, { target, strategy, mlxBits: settings.mlx.bits, mlxGroupSize: settings.mlx.groupSize, sourceIsGguf: loaded.origin === 'gguf' }),
+    ),
+  );
+  const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
+  await mkdir(settings.outDir, { recursive: true });
+  for (const name of await removeStaleTemps(settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
+
+  const manifestPath = path.join(settings.outDir, MANIFEST_FILE);
+  const source = await describeSource(model, null, opts);
+  const state = await ManifestState.open(manifestPath, freshManifest(model, source, loaded, tools, plans), log);
+  const run: Run = { settings, model, loaded, plans, state, tools, opts, built: [], skipped: [] };
+
+  await checkDisk(run);
+  const intermediate = await ensureIntermediate(model, source, settings.outDir, state.manifest.baseline, opts);
+  state.manifest.baseline = {
+    path: relative(run, intermediate.path),
+    sizeBytes: intermediate.sizeBytes,
+    sha256: intermediate.sha256,
+    inputsKey: model.kind === 'gguf' ? null : intermediate.inputsKey,
+    kept: true,
+    quality: state.previous?.baseline?.sha256 === intermediate.sha256 ? (state.previous.baseline.quality ?? null) : null,
+  };
+  await checkIntermediateMatchesPlan(intermediate.path, plans[0]!);
+  await state.save();
+
+  const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
+  for (const plan of plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+
+  if (intermediate.owned && !settings.keepIntermediate) {
+    await rm(intermediate.path, { force: true });
+    state.manifest.baseline!.kept = false;
+    log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
+  }
+  await state.save();
+  return { manifestPath, manifest: state.manifest, built: run.built, skipped: run.skipped };
+}
+
+function freshManifest(model: ModelSource, source: Manifest['source'], loaded: ModelTensors, tools: LlamaTools, plans: QuantPlan[]): Manifest {
+  const now = new Date().toISOString();
+  return {
+    $schema: MANIFEST_SCHEMA_ID,
+    manifestVersion: MANIFEST_VERSION,
+    model: model.name,
+    createdAt: now,
+    updatedAt: now,
+    source,
+    architecture: loaded.arch,
+    tools: { llamaPajamas: packageVersion(), llamaCpp: { release: tools.release, commit: tools.commit }, nodeLlamaCpp: nodeLlamaCppVersion() },
+    calibration: null,
+    plans: plans.map(planRecord),
+    baseline: null,
+    artifacts: [],
+  };
+}
+
+async function checkDisk(run: Run): Promise<void> {
+  const needs: DiskNeed[] = [];
+  if (run.model.kind === 'hf-folder') {
+    const f16 = run.plans[0]!.tensors.reduce((n, t) => n + (t.sourceType === 'F32' ? 4 : 2) * t.shape.reduce((a, b) => a * b, 1), 0);
+    needs.push({ what: 'F16 intermediate', bytes: f16 });
+  }
+  needs.push({ what: 'GGUF artifacts', bytes: run.plans.reduce((n, p) => n + p.totals.sizeBytes, 0) });
+  await checkFreeSpace(run.settings.outDir, needs);
+}
+
+async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Calibration> {
+  const { state, opts, settings } = run;
+  if (settings.imatrix.kind === 'file') return userImatrix(run, settings.imatrix.path);
+  const calibration = await loadCalibrationText(settings.calibrationFile);
+  const key = inputsKey({ model: intermediate.sha256, text: calibration.ref.sha256, llamaCpp: run.tools.commit ?? run.tools.release });
+  const previous = state.manifest.calibration;
+  if (previous?.inputsKey === key && !(await checkFile(path.join(settings.outDir, previous.imatrix.path), previous.imatrix))) {
+    run.skipped.push(previous.imatrix.path);
+    return previous;
+  }
+  const outPath = path.join(settings.outDir, `${run.model.name}-imatrix.gguf`);
+  const result = await computeImatrix({ tools: run.tools, model: intermediate.path, calibration, outPath, isMoe: run.loaded.arch.moe !== null }, opts);
+  for (const gap of result.coverage?.underCovered ?? []) {
+    opts.log?.(`warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`);
+  }
+  const record: Calibration = {
+    text: calibration.ref,
+    inputsKey: key,
+    imatrix: { path: path.basename(outPath), sizeBytes: (await stat(outPath)).size, sha256: result.sha256 },
+    chunks: result.chunks,
+    expertCoverage: result.coverage,
+  };
+  state.manifest.calibration = record;
+  run.built.push(record.imatrix.path);
+  await state.save();
+  return record;
+}
+
+/** A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text. */
+async function userImatrix(run: Run, file: string): Promise<Calibration> {
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) throw new UsageError(`--imatrix ${file}: no such file`);
+  const sha256 = await sha256File(file, run.opts);
+  const record: Calibration = {
+    text: { name: `user-provided imatrix ${path.basename(file)}`, sha256 },
+    inputsKey: sha256,
+    imatrix: { path: relative(run, file), sizeBytes: info.size, sha256 },
+    chunks: 0,
+    expertCoverage: null,
+  };
+  run.state.manifest.calibration = record;
+  await run.state.save();
+  return record;
+}
+
+async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Intermediate, calibration: Calibration | null): Promise<void> {
+  const { state, settings, opts } = run;
+  throwIfCancelled(opts.signal);
+  const id = ggufArtifactId(run.model.name, plan.target, plan.strategy, calibration !== null);
+  const key = inputsKey({ intermediate: intermediate.sha256, plan: planTypesKey(plan), llamaCpp: run.tools.commit ?? run.tools.release, imatrix: calibration?.imatrix.sha256 ?? null });
+  const file = path.join(settings.outDir, `${id}.gguf`);
+  const existing = state.artifact(id);
+  if (existing?.format === 'gguf' && existing.inputsKey === key && !(await checkFile(file, { path: existing.path, sizeBytes: existing.sizeBytes, sha256: existing.sha256 }))) {
+    opts.log?.(`${id}.gguf is up to date`);
+    run.skipped.push(existing.path);
+    return;
+  }
+  const result = await quantizeByPlan({ tools: run.tools, input: intermediate.path, plan, outPath: file, imatrixPath: calibration ? path.join(settings.outDir, calibration.imatrix.path) : null }, opts);
+  const artifact: GgufArtifact = {
+    id,
+    format: 'gguf',
+    path: path.basename(file),
+    target: plan.target,
+    strategy: plan.strategy,
+    imatrix: calibration !== null,
+    sizeBytes: result.sizeBytes,
+    sha256: result.sha256,
+    bpw: plan.totals.bpw,
+    tensorTypes: result.tensorTypes,
+    fallbacks: planFallbacks(plan),
+    inputsKey: key,
+    createdAt: new Date().toISOString(),
+    quality: null,
+  };
+  state.upsertArtifact(artifact);
+  run.built.push(artifact.path);
+  await state.save();
+}
+
+function relative(run: Run, file: string): string {
+  return path.relative(run.settings.outDir, file) || path.basename(file);
+}
+

@@ -1,0 +1,69 @@
+/**
+ * The model a quantize run starts from: a Hugging Face folder, or an F16/BF16/F32 GGUF
+ * (requantization). Its files are hashed so unchanged inputs are recognised on the next run;
+ * a file whose size and mtime match the previous manifest keeps its recorded hash.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UnsupportedError, UsageError } from '../errors';
+import { readGgufHeader } from '../formats/gguf';
+import { sha256File } from '../fs/hash';
+import { isTempPath } from '../fs/atomic';
+import type { JobOptions } from '../job';
+import type { ManifestSource, SourceFile } from '../manifest/types';
+
+export interface ModelSource {
+  kind: 'hf-folder' | 'gguf';
+  /** Absolute folder (hf-folder) or file (gguf). */
+  path: string;
+  /** Short name used in artifact names. */
+  name: string;
+}
+
+const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+const UNQUANTIZED = new Set(['F32', 'F16', 'BF16']);
+
+export async function resolveModelSource(input: string): Promise<ModelSource> {
+  const abs = path.resolve(input);
+  const info = await stat(abs).catch(() => null);
+  if (!info) {
+    if (HUB_REPO_ID.test(input)) {
+      throw new UnsupportedError(`quantizing straight from the Hugging Face Hub (${input}) is not supported yet; download the model and pass its folder`);
+    }
+    throw new UsageError(`no such model folder or file: ${input}`);
+  }
+  if (info.isDirectory()) {
+    const entries = await readdir(abs);
+    if (!entries.includes('config.json')) throw new UsageError(`${abs} has no config.json: pass a Hugging Face model folder or an F16/BF16/F32 .gguf file`);
+    if (!entries.some((f) => f.endsWith('.safetensors'))) throw new UsageError(`${abs} has no .safetensors weights`);
+    return { kind: 'hf-folder', path: abs, name: path.basename(abs) };
+  }
+  if (!abs.toLowerCase().endsWith('.gguf')) throw new UsageError(`${abs} is neither a model folder nor a .gguf file`);
+  const file = await readGgufHeader(abs);
+  const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !UNQUANTIZED.has(t.type));
+  if (quantized.length) {
+    throw new UnsupportedError(
+      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from the original model folder`,
+    );
+  }
+  return { kind: 'gguf', path: abs, name: path.basename(abs, path.extname(abs)).replace(/[-_.](f16|bf16|f32)$/i, '') };
+}
+
+/** The source's files with their hashes; reuses hashes whose size and mtime are unchanged. */
+export async function describeSource(source: ModelSource, previous: ManifestSource | null, opts: JobOptions = {}): Promise<ManifestSource> {
+  const dir = source.kind === 'gguf' ? path.dirname(source.path) : source.path;
+  const names = source.kind === 'gguf' ? [path.basename(source.path)] : (await readdir(dir)).filter((f) => !f.startsWith('.') && !isTempPath(f)).sort();
+  const known = new Map((previous?.path === source.path ? previous.files : []).map((f) => [f.path, f]));
+  const files: SourceFile[] = [];
+  for (const name of names) {
+    const full = path.join(dir, name);
+    const info = await stat(full);
+    if (!info.isFile()) continue;
+    const before = known.get(name);
+    const sha256 = before && before.sizeBytes === info.size && before.mtimeMs === info.mtimeMs
+      ? before.sha256
+      : await sha256File(full, { ...opts, step: `hash ${name}` });
+    files.push({ path: name, sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256 });
+  }
+  return { kind: source.kind, path: source.path, repoId: null, revision: null, files };
+}
