@@ -1,0 +1,66 @@
+/**
+ * `pajamas tools`: which llama.cpp tools Llama-Pajamas uses (release and path of each), and
+ * `--build` to build them from node-llama-cpp's bundled source (once per machine; `npm run
+ * build:llama` runs it). Without --build it never builds: it says how.
+ */
+import { parseArgs } from '../args';
+import type { Command } from '../command';
+import type { CliIo } from '../io';
+import { LLAMA_TOOLS, type LlamaTools, ensureLlamaTools, llamaToolsStatus, type LlamaToolsStatus } from '../../core/llamacpp';
+
+const options = {
+  build: { type: 'boolean', description: 'build the tools into the cache if they are not built yet' },
+  rebuild: { type: 'boolean', description: 'build them again even if the cache holds a complete build' },
+  wait: { type: 'boolean', default: true, description: 'wait when another process is building them (--no-wait: fail at once)' },
+  'llama-bin-dir': { type: 'string', value: '<dir>', description: 'use llama.cpp binaries from this directory (default: PAJAMAS_LLAMA_BIN_DIR)' },
+  json: { type: 'boolean', description: 'print one JSON document: {"release", "tools": {name: path}, ...}' },
+} as const;
+
+export const toolsCommand: Command = {
+  name: 'tools',
+  summary: 'Show (and build) the llama.cpp tools: release and path of each',
+  usage: '[--build] [--rebuild] [--no-wait] [--llama-bin-dir <dir>] [--json]',
+  options,
+  async run(argv: string[], io: CliIo): Promise<number> {
+    const { options: o } = parseArgs(argv, options);
+    const toolsOptions = { ...io.job(), binDir: o['llama-bin-dir'] };
+    let status: LlamaToolsStatus;
+    if (o.build || o.rebuild) {
+      const tools = await ensureLlamaTools({ ...toolsOptions, build: o.rebuild ? 'force' : 'auto', wait: o.wait });
+      if (tools.source === 'bin-dir') io.log(`using the binaries in ${tools.binDir}; nothing to build`);
+      status = { available: true, tools };
+    } else {
+      status = await llamaToolsStatus(toolsOptions);
+    }
+    if (status.available) for (const w of status.tools.warnings) io.log(`warning: ${w}`);
+    if (o.json) io.json(toJson(status));
+    else io.out(formatStatus(status));
+    return 0;
+  },
+};
+
+function toJson(status: LlamaToolsStatus): Record<string, unknown> {
+  if (status.available) {
+    const t: LlamaTools = status.tools;
+    return { release: t.release, tools: t.tools, built: true, commit: t.commit, source: t.source, binDir: t.binDir, flavour: t.flavour, warnings: t.warnings };
+  }
+  const tools = Object.fromEntries(LLAMA_TOOLS.map((name) => [name, null]));
+  return { release: status.release, tools, built: false, commit: status.commit, source: 'cache', binDir: null, flavour: status.flavour, reason: status.reason };
+}
+
+export function formatStatus(status: LlamaToolsStatus): string {
+  const width = Math.max(...LLAMA_TOOLS.map((n) => n.length)) + 2;
+  if (!status.available) {
+    return [
+      `llama.cpp ${status.release} (commit ${status.commit.slice(0, 7)}): not built; run pajamas tools --build`,
+      `  ${status.reason}`,
+      ...LLAMA_TOOLS.map((name) => `  ${name.padEnd(width)}not built`),
+    ].join('\n');
+  }
+  const t = status.tools;
+  const from = t.source === 'cache' ? `${t.flavour} build, cache` : 'user-provided';
+  return [
+    `llama.cpp ${t.release} (commit ${t.commit?.slice(0, 7) ?? 'unknown'}, ${from})`,
+    ...LLAMA_TOOLS.map((name) => `  ${name.padEnd(width)}${t.tools[name]}`),
+  ].join('\n');
+}
