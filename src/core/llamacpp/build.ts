@@ -5,6 +5,7 @@
  * whole sequence runs under the cache lock; a rerun after an interruption reuses the clone and
  * the build tree (ninja resumes) but never the old binaries.
  */
+import { SOURCE_PATCHES, patchesHash } from './patches';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -140,13 +141,17 @@ function logTo(stream: WriteStream, extra?: (line: string) => void): (line: stri
   };
 }
 
+/** Marks a source tree as holding the current patch set. */
+const PATCH_STAMP = '.pajamas-patches';
+
 async function cloneSource(source: LlamaSource, layout: CacheLayout, prereq: BuildPrerequisites, log: WriteStream, opts: BuildOptions): Promise<void> {
   if (existsSync(layout.src)) {
     const head = await runProcess('git', prereq.git, ['-C', layout.src, 'rev-parse', 'HEAD'], { signal: opts.signal }).then(
       (o) => o.stdout.trim(),
       () => '',
     );
-    if (head === source.commit) return;
+    const stamp = await readFile(path.join(layout.src, PATCH_STAMP), 'utf8').catch(() => '');
+    if (head === source.commit && stamp === patchesHash()) return;
     await rm(layout.src, { recursive: true, force: true });
   }
   opts.onProgress?.({ step: STEP, message: 'cloning the source from node-llama-cpp' });
@@ -162,6 +167,14 @@ async function cloneSource(source: LlamaSource, layout: CacheLayout, prereq: Bui
     signal: opts.signal,
     onStderrLine: line,
   });
+  for (const patch of SOURCE_PATCHES) {
+    const file = path.join(partial, `.pajamas-${patch.name}.patch`);
+    await writeFile(file, patch.diff);
+    line(`applying ${patch.name}: ${patch.why}`);
+    await runProcess('git', prereq.git, ['-C', partial, 'apply', '--whitespace=nowarn', file], { signal: opts.signal, onStderrLine: line });
+    await rm(file);
+  }
+  await writeFile(path.join(partial, PATCH_STAMP), patchesHash());
   await rename(partial, layout.src);
 }
 

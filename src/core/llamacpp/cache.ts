@@ -6,6 +6,7 @@
  * - PAJAMAS_LLAMA_NATIVE=0 for portable binaries (GGML_NATIVE=OFF)
  * - PAJAMAS_LLAMA_CMAKE_ARGS: extra cmake arguments (they change the flavour, hence the directory)
  */
+import { patchesHash } from './patches';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -52,9 +53,9 @@ export function resolveBuildSettings(opts: LlamaBuildSettingsOptions = {}, env: 
   };
 }
 
-/** "native" or "portable", plus a short hash of any extra cmake arguments. */
+/** "native" or "portable", the source patch set, plus a short hash of any extra cmake arguments. */
 export function buildFlavour(settings: Pick<LlamaBuildSettings, 'native' | 'extraCmakeArgs'>): string {
-  const base = settings.native ? 'native' : 'portable';
+  const base = `${settings.native ? 'native' : 'portable'}-p${patchesHash()}`;
   if (!settings.extraCmakeArgs.length) return base;
   const hash = createHash('sha256').update(settings.extraCmakeArgs.join('\0')).digest('hex').slice(0, 8);
   return `${base}-${hash}`;

@@ -5,7 +5,7 @@ import { type TestContext, test } from 'node:test';
 import { FailureError, ToolError } from '../../../src/core/errors';
 import type { Progress } from '../../../src/core/job';
 import { buildJobs, checkBuildPrerequisites, findExecutable } from '../../../src/core/llamacpp/build';
-import { MARKER_FILE, cacheLayout } from '../../../src/core/llamacpp/cache';
+import { MARKER_FILE, buildFlavour, cacheLayout } from '../../../src/core/llamacpp/cache';
 import { ensureLlamaTools, llamaToolsStatus, locateLlamaTools } from '../../../src/core/llamacpp/locate';
 import { LLAMA_TOOLS } from '../../../src/core/llamacpp/tools';
 import { FAKE_COMMIT, tempDir, writeScript } from './fake-tools';
@@ -121,7 +121,7 @@ test('build jobs: option, then PAJAMAS_LLAMA_BUILD_JOBS, then every core', () =>
 
 test('an interrupted build is reported as incomplete, then redone; the marker comes last', async (t) => {
   const w = fakeWorld(t);
-  const layout = cacheLayout(w.cacheDir, 'v0.4.0', 'native');
+  const layout = cacheLayout(w.cacheDir, 'v0.4.0', buildFlavour({ native: true, extraCmakeArgs: [] }));
 
   const before = await llamaToolsStatus(opts(w));
   assert.ok(!before.available && /^not built/.test(before.reason));
@@ -168,7 +168,7 @@ test('an interrupted build is reported as incomplete, then redone; the marker co
   assert.deepEqual(again?.tools, tools.tools);
   await ensureLlamaTools(opts(w));
   assert.equal(w.calls(/^cmake --build/), 2);
-  assert.deepEqual(readFileSync(path.join(w.cacheDir, 'llama.cpp', 'v0.4.0-native', MARKER_FILE), 'utf8'), readFileSync(layout.marker, 'utf8'));
+  assert.deepEqual(readFileSync(path.join(w.cacheDir, 'llama.cpp', `v0.4.0-${buildFlavour({ native: true, extraCmakeArgs: [] })}`, MARKER_FILE), 'utf8'), readFileSync(layout.marker, 'utf8'));
 });
 
 test('force rebuilds; make is used without ninja; two concurrent callers build once', async (t) => {
@@ -187,7 +187,7 @@ test('a build from other source or flags is not mistaken for this one', async (t
   const w = fakeWorld(t);
   await ensureLlamaTools(opts(w));
   const portable = await llamaToolsStatus({ ...opts(w), native: false });
-  assert.ok(!portable.available && portable.dir.endsWith('v0.4.0-portable'));
+  assert.ok(!portable.available && portable.dir.endsWith(`v0.4.0-${buildFlavour({ native: false, extraCmakeArgs: [] })}`));
   writeFileSync(path.join(w.root, 'pkg', 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle'), `# v2 git bundle\n${'c'.repeat(40)} HEAD\n\n`);
   const moved = await llamaToolsStatus(opts(w));
   assert.ok(!moved.available && /built from commit 80fb11a.*expected cccc/.test(moved.reason), moved.available ? '' : moved.reason);

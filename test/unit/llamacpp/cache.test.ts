@@ -1,3 +1,4 @@
+import { patchesHash } from '../../../src/core/llamacpp/patches';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,11 +36,12 @@ test('build settings: options win over the environment; native by default', () =
 });
 
 test('the flavour separates native, portable and extra-flag builds', () => {
-  assert.equal(buildFlavour({ native: true, extraCmakeArgs: [] }), 'native');
-  assert.equal(buildFlavour({ native: false, extraCmakeArgs: [] }), 'portable');
+  // The source patch set is part of the flavour: a build without the current patches is another build.
+  assert.equal(buildFlavour({ native: true, extraCmakeArgs: [] }), `native-p${patchesHash()}`);
+  assert.equal(buildFlavour({ native: false, extraCmakeArgs: [] }), `portable-p${patchesHash()}`);
   const a = buildFlavour({ native: true, extraCmakeArgs: ['-DA=1'] });
   const b = buildFlavour({ native: true, extraCmakeArgs: ['-DA=2'] });
-  assert.match(a, /^native-[0-9a-f]{8}$/);
+  assert.match(a, /^native-p[0-9a-f]{8}-[0-9a-f]{8}$/);
   assert.notEqual(a, b);
 });
 
