@@ -13,7 +13,7 @@ import { sourceKey } from './keys';
 export class ManifestState {
   private constructor(
     readonly file: string,
-    readonly manifest: Manifest,
+    public manifest: Manifest,
     /** The previous run's manifest when it was for the same source content. */
     readonly previous: Manifest | null,
   ) {}
@@ -47,6 +47,11 @@ export class ManifestState {
     const i = this.manifest.artifacts.findIndex((a) => a.id === artifact.id);
     if (i >= 0) this.manifest.artifacts[i] = artifact;
     else this.manifest.artifacts.push(artifact);
+  }
+
+  /** Picks up what another writer (the evaluation) recorded in the file. */
+  async reload(): Promise<void> {
+    this.manifest = (await readManifest(this.file)).manifest;
   }
 
   async save(): Promise<void> {

@@ -7,7 +7,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
-import { UsageError, throwIfCancelled } from '../errors';
+import { QualityGateError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
@@ -17,7 +17,8 @@ import { checkFile } from '../manifest/verify';
 import { loadModelTensors, type ModelTensors } from '../plan/load';
 import { planQuantization } from '../plan/plan';
 import type { QuantPlan } from '../plan/types';
-import { loadCalibrationText } from './calibration';
+import { evaluate, resolveEvalText, type EvalText } from '../quality';
+import { assertDistinctTexts, loadCalibrationText } from './calibration';
 import { checkFreeSpace, type DiskNeed } from './disk';
 import { computeImatrix } from './imatrix';
 import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } from './intermediate';
@@ -65,6 +66,8 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   await mkdir(settings.outDir, { recursive: true });
   for (const name of await removeStaleTemps(settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
 
+  const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
+  if (evalText && settings.imatrix.kind === 'auto') assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   const manifestPath = path.join(settings.outDir, MANIFEST_FILE);
   const source = await describeSource(model, null, opts);
   const state = await ManifestState.open(manifestPath, freshManifest(model, source, loaded, tools, plans), log);
@@ -86,13 +89,39 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
   for (const plan of plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
 
+  // A failed gate still leaves a complete manifest (with the verdicts) and a tidy folder.
+  const gateError = evalText ? await evaluateArtifacts(run, evalText) : null;
   if (intermediate.owned && !settings.keepIntermediate) {
     await rm(intermediate.path, { force: true });
     state.manifest.baseline!.kept = false;
     log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
   }
   await state.save();
+  if (gateError) throw gateError;
   return { manifestPath, manifest: state.manifest, built: run.built, skipped: run.skipped };
+}
+
+/**
+ * Evaluates every artifact against the F16 baseline unless all of them already hold results for
+ * this text and context; returns the gate's error instead of throwing it.
+ */
+async function evaluateArtifacts(run: Run, text: EvalText): Promise<QualityGateError | null> {
+  const { state, settings } = run;
+  const upToDate = (q: { text: { sha256: string }; contextSize: number } | null | undefined) =>
+    !!q && q.text.sha256 === text.sha256 && q.contextSize === settings.contextSize;
+  if (upToDate(state.manifest.baseline?.quality) && state.manifest.artifacts.every((a) => upToDate(a.quality))) {
+    run.opts.log?.('evaluation results are up to date');
+    return null;
+  }
+  try {
+    await evaluate(state.file, { text: text.path, ctx: settings.contextSize, gate: settings.gate, gateThresholdPct: settings.gateThresholdPct }, { ...run.opts, tools: run.tools });
+    return null;
+  } catch (error) {
+    if (error instanceof QualityGateError) return error;
+    throw error;
+  } finally {
+    await state.reload();
+  }
 }
 
 function freshManifest(model: ModelSource, source: Manifest['source'], loaded: ModelTensors, tools: LlamaTools, plans: QuantPlan[]): Manifest {
