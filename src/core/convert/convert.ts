@@ -1,0 +1,169 @@
+/**
+ * HF safetensors folder -> GGUF, in TypeScript (no Python, no torch): the llama.cpp converter's
+ * result for the supported architectures, streamed one tensor chunk at a time. Everything that
+ * can fail on bad input (config, tensor names and shapes, tokenizer) is checked before the output
+ * file is created; the output is written under a temporary name and renamed only when complete.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { FormatError, throwIfCancelled } from '../errors';
+import { encodeGgufHeader } from '../formats/gguf-encode';
+import { GgufWriter } from '../formats/gguf-writer';
+import { openSafetensorsModel } from '../formats/safetensors';
+import { readConfigJson, type HfConfig } from '../hf/config';
+import { hasTokenizer, loadGgufVocab } from '../hf/tokenizer';
+import type { JobOptions } from '../job';
+import { archSpecFor } from './arch-specs';
+import { Hparams } from './hparams';
+import { GgufOutput } from './gguf-output';
+import { buildMetadata, readGenerationConfig } from './model-metadata';
+import { type OutType } from './recipe';
+import { planTensors, type TensorPlan } from './tensor-map';
+import { SourceFiles, checkSourceDtype, newBuffers, writeTensorData, type Buffers } from './tensor-data';
+
+export interface ConvertOptions {
+  outPath: string;
+  /** Type of the weight matrices (default f16); norms, biases and routers stay f32. */
+  outType?: OutType;
+  /** Forces tokenizer.ggml.pre for byte-level BPE tokenizers whose family is not recognised. */
+  preTokenizer?: string;
+  /**
+   * Writes metadata and vocabulary only, no tensors (llama.cpp's --vocab-only): the folder needs
+   * config.json and the tokenizer files, not the weights. The vocabulary size is config.json's.
+   */
+  vocabOnly?: boolean;
+}
+
+export interface ConvertResult {
+  outPath: string;
+  outType: OutType;
+  /** general.architecture */
+  architecture: string;
+  tensorCount: number;
+  /** Size of the written file. */
+  bytes: number;
+  vocabulary: string;
+  warnings: string[];
+  seconds: number;
+}
+
+/** Progress is reported at most this often (plus at the start and the end). */
+const PROGRESS_INTERVAL_MS = 250;
+
+export async function convertToGguf(input: string, options: ConvertOptions, job: JobOptions = {}): Promise<ConvertResult> {
+  const started = Date.now();
+  const log = job.log ?? (() => {});
+  const outType = options.outType ?? 'f16';
+  const dir = path.resolve(input);
+  const configPath = path.join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new FormatError('no config.json: pass a Hugging Face model folder', { path: dir });
+  const config = await readConfigJson(configPath);
+  const plan = options.vocabOnly ? planVocabOnly(config, configPath) : planTensors(config, await openSafetensorsModel(dir), outType, configPath);
+  for (const r of plan.recipes) checkSourceDtype(r);
+  const warnings = configWarnings(plan);
+  for (const w of warnings) log(`warning: ${w}`);
+  if (plan.dropped.length) log(`left out ${plan.dropped.length} tensor(s) llama.cpp does not use, e.g. ${plan.dropped.slice(0, 3).join(', ')}`);
+  if (!hasTokenizer(dir)) {
+    throw new FormatError('no tokenizer: the folder needs tokenizer.model or tokenizer.json (copy them from the original model repository)', { path: dir });
+  }
+  const vocab = await loadGgufVocab(dir, { nVocab: plan.nVocab, config, preTokenizer: options.preTokenizer, log });
+  log(`vocabulary: ${vocab.description}, ${vocab.tokens.length} tokens`);
+  const metadata = buildMetadata({ plan, vocab, outType, name: path.basename(dir), generationConfig: await readGenerationConfig(dir, log) });
+  throwIfCancelled(job.signal);
+
+  await fsp.mkdir(path.dirname(path.resolve(options.outPath)), { recursive: true });
+  // GgufWriter validates the declarations and lays out the offsets; GgufOutput writes the bytes.
+  const layout = new GgufWriter(options.outPath);
+  for (const [key, kv] of metadata) layout.set(key, kv);
+  for (const r of plan.recipes) layout.addTensor({ name: r.name, shape: r.shape, type: r.type });
+  const infos = layout.tensorInfos();
+  const total = infos.reduce((n, t) => n + t.byteLength, 0);
+  const files = new SourceFiles();
+  const buffers = newBuffers();
+  const writer = await GgufOutput.open(options.outPath, encodeGgufHeader(metadata, infos), infos, layout.alignment, {
+    signal: job.signal,
+    stageBuffers: buffers.donateOutputs(),
+  });
+  try {
+    await writeAllTensors(plan, writer, files, buffers, total, job);
+    const written = await writer.finish();
+    if (writer.usesDirectIo) log('the page cache slowed down; the rest of the file was written with direct I/O');
+    return {
+      outPath: written.path,
+      outType,
+      architecture: plan.spec.ggufArch,
+      tensorCount: plan.recipes.length,
+      bytes: written.bytes,
+      vocabulary: vocab.description,
+      warnings,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  } finally {
+    await files.close();
+  }
+}
+
+async function writeAllTensors(plan: TensorPlan, writer: GgufOutput, files: SourceFiles, buffers: Buffers, total: number, job: JobOptions): Promise<void> {
+  let done = 0;
+  let lastReport = 0;
+  const report = (message: string, force = false): void => {
+    const now = Date.now();
+    if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+    lastReport = now;
+    job.onProgress?.({ step: 'convert', done, total, unit: 'bytes', message });
+  };
+  report('writing tensors', true);
+  for (const r of plan.recipes) {
+    await writeTensorData(
+      r,
+      {
+        write: (chunk) => writer.writePart(r.name, chunk),
+        reserve: (n) => writer.reserve(n),
+        commit: (n) => writer.commit(r.name, n),
+        maxReserve: writer.maxReserve,
+      },
+      {
+        files,
+        buffers,
+        signal: job.signal,
+        onBytes: (n) => {
+          done += n;
+          report(r.name);
+        },
+      },
+    );
+  }
+  report('done', true);
+}
+
+function planVocabOnly(config: HfConfig, source: string): TensorPlan {
+  let hparams = new Hparams(config, source);
+  const spec = archSpecFor(hparams);
+  if (spec.defaults) hparams = hparams.withDefaults(spec.defaults);
+  return { spec, hparams, recipes: [], nVocab: hparams.int('vocab_size'), dropped: [] };
+}
+
+/** Config values llama.cpp's graph for this architecture cannot honour; the GGUF still loads. */
+function configWarnings(plan: TensorPlan): string[] {
+  const h = plan.hparams;
+  const out: string[] = [];
+  const norm = h.bool('norm_topk_prob');
+  if (plan.spec.ggufArch === 'qwen3moe' && norm === false) {
+    out.push('norm_topk_prob is false, but llama.cpp\'s qwen3moe always renormalises the top-k expert weights; outputs will differ from transformers');
+  }
+  if (plan.spec.ggufArch === 'qwen2moe' && norm === true) {
+    out.push('norm_topk_prob is true, but llama.cpp\'s qwen2moe never renormalises the top-k expert weights; outputs will differ from transformers');
+  }
+  const scalar = h.num('query_pre_attn_scalar');
+  if ((plan.spec.ggufArch === 'gemma2' || plan.spec.ggufArch === 'gemma3') && scalar !== undefined) {
+    // llama.cpp does not read query_pre_attn_scalar: it scales by head_dim, or by hidden/heads for
+    // the 27B models (recognised by their layer count).
+    const is27b = h.numLayers === (plan.spec.ggufArch === 'gemma2' ? 46 : 62);
+    const used = is27b ? h.hiddenSize / h.numHeads : h.headDim;
+    if (scalar !== used) out.push(`query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`);
+  }
+  return out;
+}
