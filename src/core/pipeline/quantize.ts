@@ -7,7 +7,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
-import { QualityGateError, UsageError, throwIfCancelled } from '../errors';
+import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
@@ -16,15 +16,17 @@ import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, 
 import { checkFile } from '../manifest/verify';
 import { loadModelTensors, type ModelTensors } from '../plan/load';
 import { planQuantization } from '../plan/plan';
-import type { QuantPlan } from '../plan/types';
+import type { PlanStrategy, QuantPlan } from '../plan/types';
+import { isMlxSupportedModelType, MLX_SUPPORTED_MODEL_TYPES } from '../mlx';
 import { evaluate, resolveEvalText, type EvalText } from '../quality';
 import { assertDistinctTexts, loadCalibrationText } from './calibration';
 import { checkFreeSpace, type DiskNeed } from './disk';
 import { computeImatrix } from './imatrix';
 import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } from './intermediate';
-import { inputsKey, planTypesKey } from './keys';
+import { inputsKey, planTypesKey, sourceKey } from './keys';
+import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord } from './manifest-state';
-import { ggufArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
+import { ggufArtifactId, mlxArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
 
@@ -62,6 +64,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
       planQuantization(loaded.arch, loaded.tensors, { target, strategy, mlxBits: settings.mlx.bits, mlxGroupSize: settings.mlx.groupSize, sourceIsGguf: loaded.origin === 'gguf' }),
     ),
   );
+  checkMlxSupport(settings, loaded, request.formats !== undefined, log);
   const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
   await mkdir(settings.outDir, { recursive: true });
   for (const name of await removeStaleTemps(settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
@@ -88,6 +91,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
 
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
   for (const plan of plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+  if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
 
   // A failed gate still leaves a complete manifest (with the verdicts) and a tidy folder.
   const gateError = evalText ? await evaluateArtifacts(run, evalText) : null;
@@ -124,6 +128,30 @@ async function evaluateArtifacts(run: Run, text: EvalText): Promise<QualityGateE
   }
 }
 
+/** MLX output covers fewer architectures than GGUF: drop it from the defaults, refuse it when asked for. */
+function checkMlxSupport(settings: QuantizeSettings, loaded: ModelTensors, explicit: boolean, log: (line: string) => void): void {
+  if (!settings.formats.includes('mlx') || isMlxSupportedModelType(loaded.arch.modelType)) return;
+  const why = `MLX output does not support ${loaded.arch.modelType} yet (supported: ${MLX_SUPPORTED_MODEL_TYPES.join(', ')})`;
+  if (explicit) throw new UnsupportedError(`${why}; use --formats gguf`);
+  log(`${why}; writing GGUF only`);
+  settings.formats = settings.formats.filter((f) => f !== 'mlx');
+}
+
+async function ensureMlx(run: Run, strategy: PlanStrategy): Promise<void> {
+  const { settings, state, loaded, model } = run;
+  throwIfCancelled(run.opts.signal);
+  const plan = planQuantization(loaded.arch, loaded.tensors, { target: mlxClassTarget(settings.mlx.bits), strategy, mlxBits: settings.mlx.bits, mlxGroupSize: settings.mlx.groupSize });
+  const id = mlxArtifactId(model.name, settings.mlx.bits, strategy);
+  const previous = state.artifact(id);
+  const { artifact, built } = await ensureMlxArtifact(
+    { hfDir: model.path, outDir: settings.outDir, id, plan, sourceKey: sourceKey(state.manifest.source), previous: previous?.format === 'mlx' ? previous : null },
+    run.opts,
+  );
+  (built ? run.built : run.skipped).push(artifact.path);
+  state.upsertArtifact(artifact);
+  await state.save();
+}
+
 function freshManifest(model: ModelSource, source: Manifest['source'], loaded: ModelTensors, tools: LlamaTools, plans: QuantPlan[]): Manifest {
   const now = new Date().toISOString();
   return {
@@ -149,6 +177,7 @@ async function checkDisk(run: Run): Promise<void> {
     needs.push({ what: 'F16 intermediate', bytes: f16 });
   }
   needs.push({ what: 'GGUF artifacts', bytes: run.plans.reduce((n, p) => n + p.totals.sizeBytes, 0) });
+  if (run.settings.formats.includes('mlx')) needs.push({ what: 'MLX artifacts', bytes: run.settings.strategies.length * run.plans[0]!.totals.mlxSizeBytes });
   await checkFreeSpace(run.settings.outDir, needs);
 }
 
