@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { convertToGguf } from '../../../src/core/convert';
+import { planModel } from '../../../src/core/plan/load';
 import { planQuantization } from '../../../src/core/plan/plan';
 import { tensorTypeOverrides } from '../../../src/core/plan/quantize-overrides';
 import { PLAN_TARGETS, type QuantPlan } from '../../../src/core/plan/types';
 import { llamaArch, llamaTensors, type LlamaShape } from '../../fixtures/tensor-lists';
 import { dryRunTypes, writeSyntheticGguf } from '../../helpers/dry-run';
+import { sharedAsset } from '../../helpers/env';
 import { llamaToolsOrSkip } from '../../helpers/llama-tools';
 
 const MODELS: { label: string; ggufArch: string; shape: LlamaShape }[] = [
@@ -51,6 +54,36 @@ for (const model of MODELS) {
         assertPlanMatches(pajamas, await dryRunTypes(tools, input, target, tensorTypeOverrides(pajamas)), `pajamas ${target}`);
         assert.ok(pajamas.totals.sizeBytes <= naive.totals.sizeBytes, `pajamas ${target} is within the stock budget`);
         assert.equal(pajamas.totals.stockSizeBytes, naive.totals.sizeBytes);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// The shared models: the plan made from the HF folder (or the GGUF itself) against llama-quantize
+// --dry-run on the file the pipeline would quantize.
+const SHARED = [
+  { label: 'stories260K (F32 GGUF input, dim 64: fallbacks everywhere)', asset: 'models/stories260K-gguf/stories260K.gguf', convert: false },
+  { label: 'pajama-tiny-gqa (HF folder, via the F16 conversion)', asset: 'models/pajama-tiny-gqa', convert: true },
+  { label: 'pajama-tiny-moe (HF folder, via the F16 conversion)', asset: 'models/pajama-tiny-moe', convert: true },
+];
+
+for (const model of SHARED) {
+  test(`plan predicts llama-quantize exactly: ${model.label}`, async (t) => {
+    const source = sharedAsset(t, model.asset);
+    if (!source) return;
+    const tools = await llamaToolsOrSkip(t);
+    if (!tools) return;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pajamas-dry-run-'));
+    try {
+      const input = model.convert ? path.join(dir, 'model-f16.gguf') : source;
+      if (model.convert) await convertToGguf(source, { outPath: input, outType: 'f16' });
+      for (const target of PLAN_TARGETS) {
+        const naive = await planModel(source, { target, strategy: 'naive' });
+        assertPlanMatches(naive.plan, await dryRunTypes(tools, input, target), `naive ${target}`);
+        const pajamas = await planModel(source, { target, strategy: 'pajamas' });
+        assertPlanMatches(pajamas.plan, await dryRunTypes(tools, input, target, tensorTypeOverrides(pajamas.plan)), `pajamas ${target}`);
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
