@@ -45,6 +45,7 @@ export interface ConvertResult {
   vocabulary: string;
   warnings: string[];
   seconds: number;
+  sha256: string;
 }
 
 /** Progress is reported at most this often (plus at the start and the end). */
@@ -97,6 +98,7 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
       vocabulary: vocab.description,
       warnings,
       seconds: (Date.now() - started) / 1000,
+      sha256: written.sha256,
     };
   } catch (error) {
     await writer.abort();

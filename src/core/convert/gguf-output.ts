@@ -10,6 +10,7 @@
  * in flight while the next stage fills); the last partial block always goes through the page cache.
  * Where O_DIRECT is unavailable (tmpfs, some network file systems) every write is buffered.
  */
+import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { CancelledError, FailureError } from '../errors';
@@ -43,6 +44,7 @@ export class GgufOutput {
   private tensorBytes = 0;
   private closed = false;
   private useDirect = false;
+  private readonly hash = createHash('sha256');
 
   private constructor(
     readonly finalPath: string,
@@ -141,7 +143,7 @@ export class GgufOutput {
   }
 
   /** Writes what is left, checks every tensor was written and renames the file into place. */
-  async finish(): Promise<{ path: string; bytes: number }> {
+  async finish(): Promise<{ path: string; bytes: number; sha256: string }> {
     await this.guard(async () => {
       if (this.index < this.tensors.length) throw new FailureError(`${this.finalPath}: tensor "${this.tensors[this.index]!.name}" and later ones were not written`);
       await this.flushAll();
@@ -149,7 +151,7 @@ export class GgufOutput {
       await this.closeHandles();
       await fsp.rename(this.tempPath, this.finalPath);
     });
-    return { path: this.finalPath, bytes: this.position };
+    return { path: this.finalPath, bytes: this.position, sha256: this.hash.digest('hex') };
   }
 
   /** Deletes the temporary file; safe to call at any time. */
@@ -201,6 +203,7 @@ export class GgufOutput {
   private async rotate(): Promise<void> {
     const stage = this.stages[this.current]!;
     const whole = stage.used - (stage.used % DIRECT_ALIGN);
+    this.hash.update(stage.buf.subarray(0, whole));
     stage.pending = this.writeStage(stage.buf, whole, this.stageOffset);
     stage.pending.catch(() => undefined); // surfaced when awaited
     this.stageOffset += whole;
@@ -224,6 +227,7 @@ export class GgufOutput {
     await Promise.all(this.stages.map((s) => s.pending));
     const stage = this.stages[this.current]!;
     if (stage.used === 0) return;
+    this.hash.update(stage.buf.subarray(0, stage.used));
     // O_DIRECT needs whole blocks: a partial last block goes through the page cache.
     const whole = this.useDirect ? stage.used - (stage.used % DIRECT_ALIGN) : 0;
     if (whole) await writeAll(this.direct!, stage.buf, whole, this.stageOffset);

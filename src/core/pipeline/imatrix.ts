@@ -24,6 +24,8 @@ export interface ImatrixRun {
   sha256: string;
   chunks: number;
   coverage: ExpertCoverage | null;
+  /** llama-imatrix's own run time, summed over the rounds. */
+  toolMs: number;
 }
 
 export interface ImatrixJob {
@@ -41,6 +43,7 @@ export async function computeImatrix(job: ImatrixJob, opts: JobOptions = {}): Pr
   const textFile = tempPathFor(`${job.outPath}.calibration.txt`);
   let coverage: ExpertCoverage | null = null;
   let chunks = 0;
+  let toolMs = 0;
   try {
     for (const [i, roundText] of rounds.entries()) {
       await writeFile(textFile, roundText);
@@ -48,6 +51,7 @@ export async function computeImatrix(job: ImatrixJob, opts: JobOptions = {}): Pr
       if (i > 0) args.push('--in-file', tmp);
       opts.onProgress?.({ step: 'imatrix', done: i, total: rounds.length, unit: 'steps', message: i ? `top-up round ${i + 1}: ${describeGaps(coverage!)}` : 'calibration' });
       const result = await runLlamaTool('llama-imatrix', args, { tools: job.tools, signal: opts.signal, log: opts.log });
+      toolMs += result.durationMs;
       chunks = parseChunkCount(`${result.stdout}\n${result.stderr}`) ?? chunks;
       if (!job.isMoe) break;
       coverage = { ...(await readExpertCoverage(tmp)), rounds: i + 1 };
@@ -58,7 +62,7 @@ export async function computeImatrix(job: ImatrixJob, opts: JobOptions = {}): Pr
     await rm(textFile, { force: true });
     await rm(tmp, { force: true });
   }
-  return { path: job.outPath, sha256: await sha256File(job.outPath), chunks, coverage };
+  return { path: job.outPath, sha256: await sha256File(job.outPath), chunks, coverage, toolMs };
 }
 
 function describeGaps(c: ExpertCoverage): string {

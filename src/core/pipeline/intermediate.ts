@@ -10,7 +10,6 @@ import { packageVersion } from '../assets';
 import { convertToGguf } from '../convert';
 import { FailureError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
-import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
 import type { Baseline, ManifestSource } from '../manifest/types';
 import type { QuantPlan } from '../plan/types';
@@ -25,6 +24,8 @@ export interface Intermediate {
   inputsKey: string;
   /** True when this pipeline made it (so it may delete it). */
   owned: boolean;
+  /** Time the conversion took; 0 when the file was reused or the input is a GGUF. */
+  convertMs: number;
 }
 
 export function intermediatePath(outDir: string, model: string): string {
@@ -46,19 +47,19 @@ export async function ensureIntermediate(
   const key = intermediateKey(source);
   if (model.kind === 'gguf') {
     const sha256 = source.files[0]!.sha256;
-    return { path: model.path, sizeBytes: source.files[0]!.sizeBytes, sha256, inputsKey: key, owned: false };
+    return { path: model.path, sizeBytes: source.files[0]!.sizeBytes, sha256, inputsKey: key, owned: false, convertMs: 0 };
   }
   const file = intermediatePath(outDir, model.name);
   if (previous?.inputsKey === key && previous.sha256 && previous.sizeBytes !== null) {
     const info = await stat(file).catch(() => null);
     if (info?.size === previous.sizeBytes) {
       opts.log?.(`reusing ${path.basename(file)} (inputs unchanged)`);
-      return { path: file, sizeBytes: info.size, sha256: previous.sha256, inputsKey: key, owned: true };
+      return { path: file, sizeBytes: info.size, sha256: previous.sha256, inputsKey: key, owned: true, convertMs: 0 };
     }
   }
   const result = await convertToGguf(model.path, { outPath: file, outType: 'f16' }, opts);
-  const sha256 = await sha256File(file, { ...opts, step: 'hash F16 intermediate' });
-  return { path: file, sizeBytes: result.bytes, sha256, inputsKey: key, owned: true };
+  // The converter hashed the bytes as it wrote them: reading the file back (O_DIRECT, so cold) costs seconds.
+  return { path: file, sizeBytes: result.bytes, sha256: result.sha256, inputsKey: key, owned: true, convertMs: result.seconds * 1000 };
 }
 
 /** The intermediate holds exactly the tensors the plan was made for, with the planned source types. */

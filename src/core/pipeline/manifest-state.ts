@@ -19,15 +19,7 @@ export class ManifestState {
   ) {}
 
   /** Starts from `fresh`, carrying over the previous manifest's artifacts when the source is unchanged. */
-  static async open(file: string, fresh: Manifest, log: Logger): Promise<ManifestState> {
-    let previous: Manifest | null = null;
-    if (existsSync(file)) {
-      try {
-        previous = (await readManifest(file)).manifest;
-      } catch (error) {
-        log(`warning: ignoring the existing ${file}: ${(error as Error).message}`);
-      }
-    }
+  static open(file: string, fresh: Manifest, previous: Manifest | null, log: Logger): ManifestState {
     if (previous && sourceKey(previous.source) !== sourceKey(fresh.source)) {
       const stale = previous.artifacts.map((a) => a.path).join(', ');
       log(`the source model changed since ${file} was written; its artifacts (${stale || 'none'}) are no longer listed`);
@@ -57,6 +49,17 @@ export class ManifestState {
   async save(): Promise<void> {
     this.manifest.updatedAt = new Date().toISOString();
     await writeManifest(this.file, this.manifest);
+  }
+}
+
+/** The manifest a previous run left in the folder, or null (a broken one is reported and ignored). */
+export async function readPreviousManifest(file: string, log: Logger): Promise<Manifest | null> {
+  if (!existsSync(file)) return null;
+  try {
+    return (await readManifest(file)).manifest;
+  } catch (error) {
+    log(`warning: ignoring the existing ${file}: ${(error as Error).message}`);
+    return null;
   }
 }
 

@@ -27,6 +27,8 @@ export interface QuantizedGguf {
   sizeBytes: number;
   sha256: string;
   tensorTypes: Record<string, number>;
+  /** llama-quantize's own run time. */
+  toolMs: number;
 }
 
 const MAX_LISTED_MISMATCHES = 8;
@@ -43,7 +45,7 @@ export async function quantizeByPlan(job: GgufQuantizeJob, opts: JobOptions = {}
       args.push('--tensor-type-file', overridesFile);
     }
     args.push(job.input, tmp, job.plan.target);
-    await runLlamaTool('llama-quantize', args, {
+    const run = await runLlamaTool('llama-quantize', args, {
       tools: job.tools,
       signal: opts.signal,
       log: opts.log,
@@ -56,7 +58,7 @@ export async function quantizeByPlan(job: GgufQuantizeJob, opts: JobOptions = {}
     const sha256 = await sha256File(tmp, { signal: opts.signal, onProgress: opts.onProgress, step: `hash ${step}` });
     const { size } = await stat(tmp);
     await rename(tmp, job.outPath);
-    return { sizeBytes: size, sha256, tensorTypes };
+    return { sizeBytes: size, sha256, tensorTypes, toolMs: run.durationMs };
   } finally {
     await rm(overridesFile, { force: true });
     await rm(tmp, { force: true });

@@ -25,16 +25,18 @@ import { computeImatrix } from './imatrix';
 import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } from './intermediate';
 import { inputsKey, planTypesKey, sourceKey } from './keys';
 import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
-import { ManifestState, planFallbacks, planRecord } from './manifest-state';
+import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
 import { ggufArtifactId, mlxArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
+import { elapsedMs, formatTimings, newTimings, type QuantizeTimings } from './timings';
 
 export interface QuantizeResult {
   manifestPath: string;
   manifest: Manifest;
   built: string[];
   skipped: string[];
+  timings: QuantizeTimings;
 }
 
 interface Run {
@@ -47,9 +49,11 @@ interface Run {
   opts: JobOptions;
   built: string[];
   skipped: string[];
+  timings: QuantizeTimings;
 }
 
 export async function quantizeModel(request: QuantizeRequest, opts: JobOptions = {}): Promise<QuantizeResult> {
+  const started = performance.now();
   const log = opts.log ?? (() => {});
   const model = await resolveModelSource(request.model);
   const settings = resolveSettings(request, model.name);
@@ -72,12 +76,14 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
   if (evalText && settings.imatrix.kind === 'auto') assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   const manifestPath = path.join(settings.outDir, MANIFEST_FILE);
-  const source = await describeSource(model, null, opts);
-  const state = await ManifestState.open(manifestPath, freshManifest(model, source, loaded, tools, plans), log);
-  const run: Run = { settings, model, loaded, plans, state, tools, opts, built: [], skipped: [] };
+  const previous = await readPreviousManifest(manifestPath, log);
+  const source = await describeSource(model, previous?.source ?? null, opts);
+  const state = ManifestState.open(manifestPath, freshManifest(model, source, loaded, tools, plans), previous, log);
+  const run: Run = { settings, model, loaded, plans, state, tools, opts, built: [], skipped: [], timings: newTimings() };
 
   await checkDisk(run);
   const intermediate = await ensureIntermediate(model, source, settings.outDir, state.manifest.baseline, opts);
+  run.timings.convertMs = intermediate.convertMs;
   state.manifest.baseline = {
     path: relative(run, intermediate.path),
     sizeBytes: intermediate.sizeBytes,
@@ -91,18 +97,24 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
 
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
   for (const plan of plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+  const mlxStarted = performance.now();
   if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
+  run.timings.mlxMs = elapsedMs(mlxStarted);
 
   // A failed gate still leaves a complete manifest (with the verdicts) and a tidy folder.
+  const evaluateStarted = performance.now();
   const gateError = evalText ? await evaluateArtifacts(run, evalText) : null;
+  run.timings.evaluateMs = elapsedMs(evaluateStarted);
   if (intermediate.owned && !settings.keepIntermediate) {
     await rm(intermediate.path, { force: true });
     state.manifest.baseline!.kept = false;
     log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
   }
   await state.save();
+  run.timings.totalMs = elapsedMs(started);
+  log(formatTimings(run.timings));
   if (gateError) throw gateError;
-  return { manifestPath, manifest: state.manifest, built: run.built, skipped: run.skipped };
+  return { manifestPath, manifest: state.manifest, built: run.built, skipped: run.skipped, timings: run.timings };
 }
 
 /**
@@ -193,6 +205,7 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
   }
   const outPath = path.join(settings.outDir, `${run.model.name}-imatrix.gguf`);
   const result = await computeImatrix({ tools: run.tools, model: intermediate.path, calibration, outPath, isMoe: run.loaded.arch.moe !== null }, opts);
+  run.timings.tools.push({ step: 'llama-imatrix', ms: result.toolMs });
   for (const gap of result.coverage?.underCovered ?? []) {
     opts.log?.(`warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`);
   }
@@ -239,6 +252,7 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
     return;
   }
   const result = await quantizeByPlan({ tools: run.tools, input: intermediate.path, plan, outPath: file, imatrixPath: calibration ? path.join(settings.outDir, calibration.imatrix.path) : null }, opts);
+  run.timings.tools.push({ step: `llama-quantize ${id}`, ms: result.toolMs });
   const artifact: GgufArtifact = {
     id,
     format: 'gguf',

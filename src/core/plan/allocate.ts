@@ -1,14 +1,16 @@
 /**
  * Budgeted bit allocation: every tensor starts at its cheapest allowed type, then the upgrade with
  * the largest expected error reduction per extra byte is applied, again and again, while the total
- * stays within the budget. With errors that shrink geometrically per bit, each tensor's successive
- * upgrades pay less and less, so this greedy order is the classic near-optimal solution.
+ * stays within the budget. A tensor's error cost is its gain times the relative error of its type;
+ * the bytes an upgrade costs grow with the tensor's size, so small high-gain tensors come first.
+ * With errors that shrink geometrically per bit, each tensor's successive upgrades pay less and
+ * less, so this greedy order is the classic near-optimal solution.
  */
 import { type GgmlTypeName, tensorBytes } from '../formats/ggml-types';
 
 /**
- * Effective precision of each type in bits, for the error model 4^-bits (relative mean squared
- * error per weight). K-quants beat the legacy types of the same width thanks to their super-block
+ * Effective precision of each type in bits, for the error model 4^-bits (the relative mean squared
+ * error that quantization adds to a tensor's output). K-quants beat the legacy types of the same width thanks to their super-block
  * scales; the numbers order the types, they are not measurements of a particular model.
  */
 const EFFECTIVE_BITS: Partial<Record<GgmlTypeName, number>> = {
@@ -36,8 +38,8 @@ export interface AllocationItem {
   shape: readonly number[];
   /** Allowed types, cheapest first; the allocation picks one of them. */
   candidates: GgmlTypeName[];
-  /** Relative importance of one weight of this tensor (1 = an ordinary projection weight). */
-  weight: number;
+  /** Cost of relative quantization noise in this tensor (see sensitivity.ts), whatever its size. */
+  gain: number;
 }
 
 export interface Allocation {
@@ -49,11 +51,9 @@ export interface Allocation {
 /** Chooses a candidate for every item so that fixedBytes + sum of sizes <= budgetBytes where possible. */
 export function allocateBits(items: readonly AllocationItem[], fixedBytes: number, budgetBytes: number): Allocation {
   const choice = new Map<string, number>();
-  const numel = new Map<string, number>();
   let total = fixedBytes;
   for (const item of items) {
     choice.set(item.name, 0);
-    numel.set(item.name, item.shape.reduce((a, b) => a * b, 1));
     total += tensorBytes(item.candidates[0]!, item.shape);
   }
 
@@ -66,7 +66,7 @@ export function allocateBits(items: readonly AllocationItem[], fixedBytes: numbe
     const from = item.candidates[at]!;
     const to = item.candidates[at + 1]!;
     const extraBytes = tensorBytes(to, item.shape) - tensorBytes(from, item.shape);
-    const gain = item.weight * numel.get(item.name)! * (relativeError(from) - relativeError(to));
+    const gain = item.gain * (relativeError(from) - relativeError(to));
     const score = extraBytes > 0 ? gain / extraBytes : Number.POSITIVE_INFINITY;
     heap.push({ item, extraBytes, score, order: order.get(item.name)! });
   };

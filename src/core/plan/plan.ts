@@ -11,7 +11,7 @@ import { allocateBits, type AllocationItem } from './allocate';
 import { EXPERT_KINDS, stockAllowsQuantization, tensorKind, tensorLayer } from './classify';
 import { intermediateType } from './intermediate-type';
 import { planMlx, mlxTotalBytes } from './mlx-policy';
-import { tensorSensitivity } from './sensitivity';
+import { type KindGains, sizeNote, tensorGain } from './sensitivity';
 import { rowLengthFallback, type StockDecision, type StockModelInfo, stockTypes } from './stock';
 import type { PlanOptions, PlannedTensor, PlanTarget, QuantPlan, TensorKind } from './types';
 
@@ -36,7 +36,7 @@ interface Prepared {
 
 export function planQuantization(arch: ArchitectureInfo, tensors: readonly ModelTensor[], options: PlanOptions): QuantPlan {
   const prepared = prepare(arch, tensors, options);
-  const decided = options.strategy === 'naive' ? planNaive(prepared) : planPajamas(arch, prepared, options.target);
+  const decided = options.strategy === 'naive' ? planNaive(prepared) : planPajamas(arch, prepared, options.target, options.gains ?? {});
   const mlx = planMlx(
     prepared.map((p, i) => ({ kind: p.kind, shape: p.tensor.shape, quantizable: p.stock.quantizable, ggufType: decided[i]!.type })),
     options,
@@ -123,7 +123,7 @@ function planNaive(prepared: readonly Prepared[]): Decided[] {
   }));
 }
 
-function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], target: PlanTarget): Decided[] {
+function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], target: PlanTarget, gains: KindGains): Decided[] {
   const budget = prepared.reduce((n, p) => n + tensorBytes(p.stock.type, p.tensor.shape), 0);
   const items: AllocationItem[] = [];
   const wantedBy = new Map<string, Map<GgmlTypeName, GgmlTypeName>>();
@@ -135,8 +135,7 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
     }
     const { candidates, wanted } = candidateTypes(p, target);
     wantedBy.set(p.tensor.name, wanted);
-    const sensitivity = tensorSensitivity(arch, p.kind, p.layer);
-    items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, weight: sensitivity.weight });
+    items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, gain: tensorGain(arch, p.kind, p.layer, gains).gain });
   }
   const allocation = allocateBits(items, fixedBytes, budget);
   const byName = new Map(items.map((item) => [item.name, item]));
@@ -147,8 +146,8 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
     const index = allocation.choice.get(item.name)!;
     const type = item.candidates[index]!;
     const wanted = wantedBy.get(item.name)!.get(type)!;
-    const sensitivity = tensorSensitivity(arch, p.kind, p.layer);
-    const why = sensitivity.because.length ? `; ${sensitivity.because.join('; ')}` : '';
+    const note = sizeNote(arch, p.kind);
+    const why = [...tensorGain(arch, p.kind, p.layer, gains).because, ...(note ? [note] : [])].map((w) => `; ${w}`).join('');
     const verdict = index === 0 ? `${item.candidates[0]} (the ${target} floor)` : `raised to ${type} within the ${target} budget`;
     return { type, fallbackFrom: wanted === type ? null : wanted, reason: `${p.kind}: ${verdict}${why}` };
   });

@@ -113,4 +113,6 @@ export interface PlanOptions {
   sourceIsGguf?: boolean;
   /** Output type of the intermediate GGUF (default F16). */
   intermediateType?: 'F16' | 'BF16' | 'F32';
+  /** Measured gains per tensor kind (calibration probes); the architecture's priors fill the rest. */
+  gains?: Partial<Record<TensorKind, number>>;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,9 +31,10 @@ for (const [label, switchBytesPerSecond] of [['buffered', 0], ['switching to O_D
       // Uneven pieces, as the data pass produces them.
       for (let at = 0; at < data.length; at += 3_000_017) await out.writePart(`t${i}`, data.subarray(at, Math.min(data.length, at + 3_000_017)));
     }
-    const { bytes } = await out.finish();
+    const { bytes, sha256 } = await out.finish();
     const file = readFileSync(finalPath);
     assert.equal(file.length, bytes);
+    assert.equal(sha256, createHash('sha256').update(file).digest('hex'), 'the streamed hash is the file\'s hash');
     assert.deepEqual(file.subarray(0, 1000), Buffer.from(header));
     let at = 1024; // header padded to 32
     for (const data of datas) {

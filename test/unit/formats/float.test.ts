@@ -115,7 +115,13 @@ describe('float16 -> float32', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
     const out = f16ToF32Array(all);
     const bits = new Uint32Array(out.buffer);
-    for (let h = 0; h < 65536; h++) assert.equal(bits[h], f32Bits(f16BitsToF32(h)) >>> 0, hex(h));
+    for (let h = 0; h < 65536; h++) {
+      const isNaN16 = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+      // A NaN that passes through a JS number may come back quieted (V8 does not keep payloads), so
+      // NaNs are checked on the bulk side alone: sign, all-ones exponent and the payload kept.
+      if (isNaN16) assert.equal(bits[h], (((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13)) >>> 0, hex(h));
+      else assert.equal(bits[h], f32Bits(f16BitsToF32(h)) >>> 0, hex(h));
+    }
   });
 });
 

@@ -49,15 +49,15 @@ test('dense GQA: key/value projections get at least the bits of the query projec
     for (const kv of ['attn_k', 'attn_v']) {
       const x = t.get(`blk.${i}.${kv}.weight`)!;
       assert.ok(bits(x.ggufType) >= bits(q.ggufType), `layer ${i} ${kv} ${x.ggufType} vs attn_q ${q.ggufType}`);
-      assert.match(x.reason, /GQA 4:1/);
+      assert.match(x.reason, /GQA 4:1 makes it 4x smaller than the query projection/);
       if (bits(x.ggufType) > bits(x.stockType)) raised++;
     }
     assert.equal(t.get(`blk.${i}.attn_norm.weight`)!.ggufType, 'F32');
   }
   assert.ok(raised > 0, 'some K/V projection gets more bits than stock');
   assert.ok(bits(t.get('output.weight')!.ggufType) >= bits('Q6_K'), 'the output head keeps at least Q6_K');
-  assert.equal(t.get('output.weight')!.mlx?.bits, 6);
-  assert.equal(t.get('token_embd.weight')!.mlx?.bits, 6);
+  assert.ok(t.get('output.weight')!.mlx!.bits >= 6, 'MLX output head: at least 6 bits');
+  assert.ok(t.get('token_embd.weight')!.mlx!.bits >= 6, 'MLX embeddings: at least 6 bits');
   assert.equal(t.get('blk.7.ffn_up.weight')!.mlx?.bits, 4);
 });
 
@@ -73,7 +73,7 @@ test('MoE: routers stay F32 (8-bit in MLX), routed experts get no more bits than
     for (const a of ['attn_q', 'attn_k', 'attn_v', 'attn_output']) {
       assert.ok(bits(t.get(`blk.${i}.${a}.weight`)!.ggufType) >= expertBits, `layer ${i} ${a} vs routed experts`);
     }
-    assert.match(t.get(`blk.${i}.ffn_up_exps.weight`)!.reason, /a token uses 2 of 8/);
+    assert.match(t.get(`blk.${i}.ffn_up_exps.weight`)!.reason, /8 stacked experts \(a token uses 2\)/);
   }
   const naive = planQuantization(llamaArch(MOE), llamaTensors(MOE), { target: 'Q4_K_M', strategy: 'naive', mlxBits: 4 });
   assert.equal(byName(naive).get('blk.0.ffn_gate_inp.weight')!.mlx?.bits, 4, 'naive MLX: one width everywhere');
@@ -101,7 +101,7 @@ test('hybrid: the few attention layers get at least the bits of the SSM projecti
   const attnV = bits(t.get('blk.3.attn_v.weight')!.ggufType);
   assert.ok(attnV >= bits(t.get('blk.2.ssm_in.weight')!.ggufType));
   assert.match(t.get('blk.3.attn_v.weight')!.reason, /softmax-attention layers of a hybrid/);
-  assert.match(t.get('blk.2.ssm_out.weight')!.reason, /recurrent state/);
+  assert.match(t.get('blk.2.ssm_out.weight')!.reason, /carried forward through the sequence/);
   assert.equal(t.get('blk.0.ssm_conv1d.weight')!.ggufType, 'F32');
   assert.equal(t.get('blk.0.ssm_a')!.ggufType, 'F32');
 });
@@ -119,7 +119,7 @@ test('alternating attention: global layers get at least the bits of sliding-wind
     assert.match(t.get(`blk.${i + 1}.attn_q.weight`)!.reason, /global-attention layer/);
   }
   // tied embeddings: token_embd is also the output head
-  assert.match(t.get('token_embd.weight')!.reason, /tied embeddings/);
+  assert.match(t.get('token_embd.weight')!.reason, /tied: the embedding is also the output head/);
 });
 
 test('MLX options: widths and group sizes are checked; rows that do not split into groups stay unquantized', () => {
