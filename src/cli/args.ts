@@ -87,3 +87,9 @@ export function formatOptions(specs: OptionSpecs): string {
   const width = Math.max(0, ...rows.map(([f]) => f.length)) + 2;
   return rows.map(([f, d]) => `  ${f.padEnd(width)}${d}`).join('\n');
 }
+
+/** The one positional argument a command takes, or a UsageError saying what is missing or extra. */
+export function onePositional(positionals: readonly string[], what: string): string {
+  if (positionals.length === 1) return positionals[0]!;
+  throw new UsageError(positionals.length === 0 ? `missing ${what}` : `expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
+}

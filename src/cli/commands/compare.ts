@@ -2,11 +2,10 @@
  * `pajamas compare <model>`: naive vs pajamas, without and with an importance matrix, at one
  * target, against the same F16 baseline: one table, one chart next to the manifest.
  */
-import { UsageError } from '../../core/errors';
 import { compareStrategies, type CompareRow } from '../../core/pipeline/compare';
 import { formatTable } from '../../core/quality';
 import { formatBytes } from '../../core/units';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 import { parseTarget } from './plan';
@@ -28,10 +27,9 @@ export const compareCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one <model>, got ${positionals.length}` : 'missing <model>');
     const result = await compareStrategies(
       {
-        model: positionals[0]!,
+        model: onePositional(positionals, '<model>'),
         target: parseTarget(o.target!),
         outDir: o.out,
         textFile: o.text,

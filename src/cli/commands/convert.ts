@@ -2,7 +2,7 @@
  * `pajamas convert <hf-dir> -o <file.gguf> [--outtype f16|bf16|f32]`: a Hugging Face safetensors
  * model folder to a GGUF that llama.cpp and node-llama-cpp load, without Python.
  */
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 import { formatBytes } from '../../core/units';
@@ -28,11 +28,10 @@ export const convertCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) throw new UsageError(`expected one model folder, got ${positionals.length}`);
     if (!o.output) throw new UsageError('missing -o <file.gguf>');
     const outType = (o.outtype ?? 'f16').toLowerCase();
     if (!isOutType(outType)) throw new UsageError(`--outtype must be one of ${Object.keys(OUT_TYPES).join(', ')}, got "${o.outtype}"`);
-    const result = await convertToGguf(positionals[0]!, { outPath: o.output, outType, preTokenizer: o['pre-tokenizer'], vocabOnly: o['vocab-only'] }, io.job());
+    const result = await convertToGguf(onePositional(positionals, '<hf-dir>'), { outPath: o.output, outType, preTokenizer: o['pre-tokenizer'], vocabOnly: o['vocab-only'] }, io.job());
     if (o.json) {
       io.json(result);
     } else {

@@ -6,8 +6,7 @@
  */
 import { detectArchitecture } from '../../core/arch/detect';
 import { formatArchitecture } from '../../core/arch/format';
-import { UsageError } from '../../core/errors';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 
@@ -22,10 +21,7 @@ export const detectCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) {
-      throw new UsageError(positionals.length === 0 ? 'missing <model>' : `expected one <model>, got ${positionals.length}: ${positionals.join(' ')}`);
-    }
-    const info = await detectArchitecture(positionals[0]!, { signal: io.job().signal });
+    const info = await detectArchitecture(onePositional(positionals, '<model>'), { signal: io.job().signal });
     if (o.json) io.json(info);
     else io.out(formatArchitecture(info));
     return 0;

@@ -4,11 +4,11 @@
  * manifest. `--json` prints one document: {"baseline", "artifacts": [{"path", "ppl", "kldMean",
  * "kldP99", "top1", "gate", ...}], ...}.
  */
-import { QualityGateError, UsageError } from '../../core/errors';
+import { QualityGateError } from '../../core/errors';
 import { DEFAULT_EVAL_CTX, type EvaluationReport, evaluate } from '../../core/quality/evaluate';
 import { DEFAULT_GATE_THRESHOLD_PCT } from '../../core/quality/gate';
 import { evaluationJson, formatEvaluation } from '../../core/quality/report';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 
@@ -29,14 +29,11 @@ export const evalCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) {
-      throw new UsageError(positionals.length === 0 ? 'missing <manifest.json|file.gguf>' : `expected one input, got ${positionals.length}: ${positionals.join(' ')}`);
-    }
     const print = (report: EvaluationReport) => (o.json ? io.json(evaluationJson(report)) : io.out(formatEvaluation(report)));
     let report: EvaluationReport;
     try {
       report = await evaluate(
-        positionals[0]!,
+        onePositional(positionals, '<manifest.json|file.gguf>'),
         { baseline: o.baseline, text: o.text, ctx: o.ctx, maxChunks: o.chunks, gateThresholdPct: o['gate-threshold'], gate: o.gate },
         io.job(),
       );

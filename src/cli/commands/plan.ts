@@ -7,7 +7,7 @@ import { formatPlan } from '../../core/plan/format';
 import { planModel } from '../../core/plan/load';
 import { recommend } from '../../core/plan/recommend';
 import { PLAN_STRATEGIES, PLAN_TARGETS, type PlanStrategy, type PlanTarget } from '../../core/plan/types';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 
@@ -38,9 +38,8 @@ export const planCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one <model>, got ${positionals.length}` : 'missing <model>');
     const planned = await planModel(
-      positionals[0]!,
+      onePositional(positionals, '<model>'),
       { target: parseTarget(o.target!), strategy: parseStrategy(o.strategy!), mlxBits: o['mlx-bits'], mlxGroupSize: o['mlx-group-size'] },
       io.job(),
     );

@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors';
 import { quantizeModel } from '../../core/pipeline/quantize';
 import { OUTPUT_FORMATS, parseImatrixMode, type OutputFormat } from '../../core/pipeline/options';
 import { formatBytes } from '../../core/units';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 import { parseStrategy, parseTarget } from './plan';
@@ -47,10 +47,9 @@ export const quantizeCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one <model>, got ${positionals.length}` : 'missing <model>');
     const result = await quantizeModel(
       {
-        model: positionals[0]!,
+        model: onePositional(positionals, '<model>'),
         outDir: o.out,
         formats: parseFormats(o.formats!),
         targets: list(o.targets!).map(parseTarget),

@@ -1,7 +1,7 @@
 /** `pajamas verify <manifest>`: schema check, then every listed file's size and SHA-256. */
-import { FormatError, UsageError } from '../../core/errors';
+import { FormatError } from '../../core/errors';
 import { verifyManifest } from '../../core/manifest/verify';
-import { parseArgs } from '../args';
+import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 
@@ -16,8 +16,7 @@ export const verifyCommand: Command = {
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    if (positionals.length !== 1) throw new UsageError('verify takes one manifest (or the folder holding it)');
-    const report = await verifyManifest(positionals[0]!, io.job());
+    const report = await verifyManifest(onePositional(positionals, '<manifest.json|folder>'), io.job());
     const ok = report.problems.length === 0;
     if (o.json) {
       io.json({ manifest: report.manifestPath, filesChecked: report.filesChecked, ok, problems: report.problems });

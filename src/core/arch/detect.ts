@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, FailureError, UsageError, throwIfCancelled } from '../errors';
-import { openSafetensorsModel } from '../formats/safetensors';
+import { hasSafetensorsWeights, openSafetensorsModel } from '../formats/safetensors';
 import { readGgufHeader } from '../formats/gguf';
 import { type HfConfig, parseConfigJson, readConfigJson, textConfig } from '../hf/config';
 import { detectFromConfig } from './from-config';
@@ -25,12 +25,17 @@ export interface DetectOptions {
 export const HUB_TIMEOUT_MS = 20_000;
 const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
+/** `owner/name`, as the Hugging Face Hub names repositories (and no relative path). */
+export function isHubRepoId(input: string): boolean {
+  return HUB_REPO_ID.test(input) && !input.startsWith('.');
+}
+
 export async function detectArchitecture(input: string, opts: DetectOptions = {}): Promise<ArchitectureInfo> {
   if (!input.trim()) throw new UsageError('no model given; pass a model folder, a config.json, a .gguf file or a Hub repo id (owner/name)');
   throwIfCancelled(opts.signal);
   const info = await stat(input).catch(() => undefined);
   if (!info) {
-    if (HUB_REPO_ID.test(input) && !input.startsWith('.')) return detectFromHub(input, opts);
+    if (isHubRepoId(input)) return detectFromHub(input, opts);
     throw new UsageError(`no such file or folder: ${input}; pass a model folder, a config.json, a .gguf file or a Hub repo id (owner/name)`);
   }
   if (info.isDirectory()) return detectFolder(input, opts);
@@ -39,7 +44,7 @@ export async function detectArchitecture(input: string, opts: DetectOptions = {}
     const config = await readConfigJson(input);
     // A model folder's own config.json stands for the folder (weights included when present).
     const dir = path.dirname(input);
-    if (path.basename(input) === 'config.json' && hasSafetensors(dir)) return withWeights(detectFromConfig(config, input), config, dir, opts);
+    if (path.basename(input) === 'config.json' && hasSafetensorsWeights(dir)) return withWeights(detectFromConfig(config, input), config, dir, opts);
     return detectFromConfig(config, input);
   }
   throw new UsageError(`${input} is not a model folder, config.json or .gguf file`);
@@ -55,15 +60,7 @@ async function detectFolder(dir: string, opts: DetectOptions): Promise<Architect
   }
   const config = await readConfigJson(configPath);
   const info = detectFromConfig(config, dir);
-  return hasSafetensors(dir) ? withWeights(info, config, dir, opts) : info;
-}
-
-function hasSafetensors(dir: string): boolean {
-  try {
-    return readdirSync(dir).some((f) => f.endsWith('.safetensors') || f === 'model.safetensors.index.json');
-  } catch {
-    return false;
-  }
+  return hasSafetensorsWeights(dir) ? withWeights(info, config, dir, opts) : info;
 }
 
 /** Replaces the computed parameter count with one counted from the safetensors headers. */

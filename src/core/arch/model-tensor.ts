@@ -19,12 +19,6 @@ export interface ModelTensor {
   notParameter?: boolean;
 }
 
-export function tensorElements(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /** Matches the stacked routed-expert tensors (weights and biases), not shared experts. */
 export const ROUTED_EXPERT_TENSOR = /^blk\.\d+\.ffn_(gate|up|down|gate_up)_exps\.(weight|bias)$/;
 

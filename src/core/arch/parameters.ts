@@ -11,7 +11,8 @@
 import type { SafetensorsModel, SafetensorsTensor } from '../formats/safetensors';
 import type { HfConfig } from '../hf/config';
 import { field, positiveInt } from './config-fields';
-import { layerOf, ROUTED_EXPERT_TENSOR, tensorElements } from './model-tensor';
+import { elementCount } from '../formats/ggml-types';
+import { layerOf, ROUTED_EXPERT_TENSOR } from './model-tensor';
 import type { MoeInfo, ParameterCount } from './types';
 
 /** Sum over a GGUF-named tensor list (implied or read from a GGUF file). */
@@ -23,7 +24,7 @@ export function countTensorParameters(
   let routed = 0;
   for (const t of tensors) {
     if (t.notParameter) continue;
-    const n = tensorElements(t.shape);
+    const n = elementCount(t.shape);
     total += n;
     if (ROUTED_EXPERT_TENSOR.test(t.name)) routed += n;
   }
@@ -130,7 +131,7 @@ function isOldAttentionMask(t: SafetensorsTensor): boolean {
 }
 
 function unpackedElements(t: SafetensorsTensor, bits: number, config: HfConfig): { elements: number; isPacked: boolean } {
-  const n = tensorElements(t.shape);
+  const n = elementCount(t.shape);
   // MXFP4 (gpt-oss): *_blocks hold two 4-bit values per byte.
   if (t.name.endsWith('_blocks') && t.dtype === 'U8') return { elements: n * 2, isPacked: true };
   // GPTQ/AWQ: 32-bit words of `bits`-bit values.

@@ -3,7 +3,7 @@
  * Headers are read and cross-checked up front; tensor data is read one tensor (or byte range) at a
  * time, so a model far larger than memory can be streamed through the converter.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FormatError, UnsupportedError, UsageError } from '../errors';
 import { readRange } from './file-reader';
@@ -15,6 +15,15 @@ export * from './safetensors-header';
 
 export const SAFETENSORS_SINGLE_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
+
+/** Whether a folder holds safetensors weights (one file, shards, or an index). */
+export function hasSafetensorsWeights(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((f) => f.endsWith('.safetensors') || f === SAFETENSORS_INDEX_FILE);
+  } catch {
+    return false;
+  }
+}
 /** Index files list every tensor name once; even the largest models stay far below this. */
 export const SAFETENSORS_MAX_INDEX_BYTES = 64 * 1024 * 1024;
 

@@ -5,8 +5,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isHubRepoId } from '../arch/detect';
 import { UnsupportedError, UsageError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
+import { hasSafetensorsWeights } from '../formats/safetensors';
 import { sha256File } from '../fs/hash';
 import { isTempPath } from '../fs/atomic';
 import type { JobOptions } from '../job';
@@ -20,14 +22,13 @@ export interface ModelSource {
   name: string;
 }
 
-const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 const UNQUANTIZED = new Set(['F32', 'F16', 'BF16']);
 
 export async function resolveModelSource(input: string): Promise<ModelSource> {
   const abs = path.resolve(input);
   const info = await stat(abs).catch(() => null);
   if (!info) {
-    if (HUB_REPO_ID.test(input)) {
+    if (isHubRepoId(input)) {
       throw new UnsupportedError(`quantizing straight from the Hugging Face Hub (${input}) is not supported yet; download the model and pass its folder`);
     }
     throw new UsageError(`no such model folder or file: ${input}`);
@@ -35,7 +36,7 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   if (info.isDirectory()) {
     const entries = await readdir(abs);
     if (!entries.includes('config.json')) throw new UsageError(`${abs} has no config.json: pass a Hugging Face model folder or an F16/BF16/F32 .gguf file`);
-    if (!entries.some((f) => f.endsWith('.safetensors'))) throw new UsageError(`${abs} has no .safetensors weights`);
+    if (!hasSafetensorsWeights(abs)) throw new UsageError(`${abs} has no .safetensors weights`);
     return { kind: 'hf-folder', path: abs, name: path.basename(abs) };
   }
   if (!abs.toLowerCase().endsWith('.gguf')) throw new UsageError(`${abs} is neither a model folder nor a .gguf file`);

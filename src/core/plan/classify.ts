@@ -6,12 +6,6 @@
  */
 import type { TensorKind } from './types';
 
-/** Decoder layer of a "blk.N." tensor, or null. */
-export function tensorLayer(name: string): number | null {
-  const m = /^blk\.(\d+)\./.exec(name);
-  return m ? Number(m[1]) : null;
-}
-
 /**
  * Substrings that make llama-quantize leave a tensor as it is (norms, routers, small or
  * structural tensors). Mirrors `tensor_allows_quantization`.

@@ -14,7 +14,7 @@ import type { ArchitectureInfo } from '../arch/types';
 import { modelTensorsFromSafetensors } from '../convert';
 import { UnsupportedError, UsageError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
-import { openSafetensorsModel } from '../formats/safetensors';
+import { hasSafetensorsWeights, openSafetensorsModel } from '../formats/safetensors';
 import { type HfConfig, readConfigJson } from '../hf/config';
 import type { JobOptions } from '../job';
 import { planQuantization } from './plan';
@@ -46,7 +46,7 @@ export async function loadModelTensors(input: string, opts: JobOptions = {}): Pr
     throw new UsageError(`${dir} has no config.json; pass the .gguf file itself`);
   }
   const config = await readConfigJson(configPath);
-  const weightsHere = path.basename(configPath) === 'config.json' && hasSafetensors(dir);
+  const weightsHere = path.basename(configPath) === 'config.json' && hasSafetensorsWeights(dir);
   if (!weightsHere) return { arch, tensors: impliedTensors(arch, config), origin: 'config', note: null };
   return fromWeights(arch, config, dir);
 }
@@ -60,10 +60,6 @@ async function fromWeights(arch: ArchitectureInfo, config: HfConfig, dir: string
     const note = `planned from the tensors the config implies: ${error.message}`;
     return { arch, tensors: impliedTensors(arch, config), origin: 'config', note };
   }
-}
-
-function hasSafetensors(dir: string): boolean {
-  return existsSync(path.join(dir, 'model.safetensors')) || existsSync(path.join(dir, 'model.safetensors.index.json'));
 }
 
 export interface PlannedModel extends ModelTensors {

@@ -8,7 +8,8 @@ import type { ArchitectureInfo } from '../arch/types';
 import type { ModelTensor } from '../arch/model-tensor';
 import { elementCount, type GgmlTypeName, isGgmlTypeName, tensorBytes } from '../formats/ggml-types';
 import { allocateBits, type AllocationItem } from './allocate';
-import { EXPERT_KINDS, stockAllowsQuantization, tensorKind, tensorLayer } from './classify';
+import { layerOf } from '../arch/model-tensor';
+import { EXPERT_KINDS, stockAllowsQuantization, tensorKind } from './classify';
 import { intermediateType } from './intermediate-type';
 import { planMlx, mlxTotalBytes } from './mlx-policy';
 import { type KindGains, sizeNote, tensorGain } from './sensitivity';
@@ -83,7 +84,7 @@ function prepare(arch: ArchitectureInfo, tensors: readonly ModelTensor[], option
   return tensors.map((t, i) => ({
     tensor: t,
     kind: tensorKind(t.name),
-    layer: tensorLayer(t.name),
+    layer: layerOf(t.name),
     sourceType: stockInput[i]!.sourceType,
     stock: stock.get(t.name)!,
   }));
@@ -98,7 +99,7 @@ function sourceTypeOf(t: ModelTensor, options: PlanOptions): GgmlTypeName {
 
 /** GGUF architecture names that llama.cpp's recipe singles out (Falcon, and its "70B" model types). */
 function stockModelInfo(arch: ArchitectureInfo, tensors: readonly ModelTensor[]): StockModelInfo {
-  const maxLayer = tensors.reduce((m, t) => Math.max(m, tensorLayer(t.name) ?? -1), -1);
+  const maxLayer = tensors.reduce((m, t) => Math.max(m, layerOf(t.name) ?? -1), -1);
   const LLAMA_LIKE = new Set(['llama', 'mistral', 'mixtral']);
   return {
     ggufArch: LLAMA_LIKE.has(arch.modelType) ? 'llama' : arch.modelType,

@@ -5,7 +5,8 @@
  * into the type's blocks. Tested against `llama-quantize --dry-run`.
  */
 import { ggmlType, LLAMA_FTYPES, type GgmlTypeName } from '../formats/ggml-types';
-import { isStockAttnV, stockAllowsQuantization, stockCategory, tensorLayer } from './classify';
+import { layerOf } from '../arch/model-tensor';
+import { isStockAttnV, stockAllowsQuantization, stockCategory } from './classify';
 import type { PlanTarget } from './types';
 
 /** Model facts the stock recipe looks at (from GGUF hparams). */
@@ -43,8 +44,8 @@ export interface StockDecision {
  */
 export function stockOrder<T extends { name: string }>(tensors: readonly T[]): T[] {
   return [...tensors].sort((a, b) => {
-    const la = tensorLayer(a.name) ?? -1;
-    const lb = tensorLayer(b.name) ?? -1;
+    const la = layerOf(a.name) ?? -1;
+    const lb = layerOf(b.name) ?? -1;
     if (la !== lb) return la - lb;
     return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   });
@@ -170,7 +171,7 @@ function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, de
 }
 
 function layerFromName(name: string, numLayers: number): number {
-  const layer = tensorLayer(name);
+  const layer = layerOf(name);
   if (layer === null || layer >= numLayers) {
     throw new Error(`llama-quantize cannot place tensor ${name} in a layer of a ${numLayers}-layer MoE model`);
   }
