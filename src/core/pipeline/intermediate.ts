@@ -36,30 +36,34 @@ export function intermediateKey(source: ManifestSource): string {
   return inputsKey({ source: sourceKey(source), converter: packageVersion(), outType: 'f16' });
 }
 
-/** Reuses the previous run's intermediate when its key matches and the file is intact, else makes it. */
+/**
+ * Reuses the previous run's intermediate when its key matches and the file is intact, else makes
+ * it. `source` may still be hashing: it is awaited only where its key is needed, so a conversion
+ * runs while the source files are hashed on another core.
+ */
 export async function ensureIntermediate(
   model: ModelSource,
-  source: ManifestSource,
+  source: Promise<ManifestSource>,
   outDir: string,
   previous: Baseline | null,
   opts: JobOptions = {},
 ): Promise<Intermediate> {
-  const key = intermediateKey(source);
   if (model.kind === 'gguf') {
-    const sha256 = source.files[0]!.sha256;
-    return { path: model.path, sizeBytes: source.files[0]!.sizeBytes, sha256, inputsKey: key, owned: false, convertMs: 0 };
+    const { files } = await source;
+    return { path: model.path, sizeBytes: files[0]!.sizeBytes, sha256: files[0]!.sha256, inputsKey: intermediateKey(await source), owned: false, convertMs: 0 };
   }
   const file = intermediatePath(outDir, model.name);
-  if (previous?.inputsKey === key && previous.sha256 && previous.sizeBytes !== null) {
+  if (previous?.sha256 && previous.sizeBytes !== null) {
     const info = await stat(file).catch(() => null);
-    if (info?.size === previous.sizeBytes) {
+    const key = info?.size === previous.sizeBytes ? intermediateKey(await source) : null;
+    if (key && previous.inputsKey === key) {
       opts.log?.(`reusing ${path.basename(file)} (inputs unchanged)`);
-      return { path: file, sizeBytes: info.size, sha256: previous.sha256, inputsKey: key, owned: true, convertMs: 0 };
+      return { path: file, sizeBytes: info!.size, sha256: previous.sha256, inputsKey: key, owned: true, convertMs: 0 };
     }
   }
   const result = await convertToGguf(model.path, { outPath: file, outType: 'f16' }, opts);
   // The converter hashed the bytes as it wrote them: reading the file back (O_DIRECT, so cold) costs seconds.
-  return { path: file, sizeBytes: result.bytes, sha256: result.sha256, inputsKey: key, owned: true, convertMs: result.seconds * 1000 };
+  return { path: file, sizeBytes: result.bytes, sha256: result.sha256, inputsKey: intermediateKey(await source), owned: true, convertMs: result.seconds * 1000 };
 }
 
 /** The intermediate holds exactly the tensors the plan was made for, with the planned source types. */

@@ -40,6 +40,7 @@ export interface QuantizeResult {
 }
 
 interface Run {
+  evalText: EvalText | null;
   settings: QuantizeSettings;
   model: ModelSource;
   loaded: ModelTensors;
@@ -55,6 +56,43 @@ interface Run {
 export async function quantizeModel(request: QuantizeRequest, opts: JobOptions = {}): Promise<QuantizeResult> {
   const started = performance.now();
   const log = opts.log ?? (() => {});
+  const checked = await checkRequest(request, opts);
+  const { run, intermediate } = await openRun(checked, opts);
+  const { settings, state } = run;
+  const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
+  for (const plan of run.plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+  const mlxStarted = performance.now();
+  if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
+  run.timings.mlxMs = elapsedMs(mlxStarted);
+
+  // A failed gate still leaves a complete manifest (with the verdicts) and a tidy folder.
+  const evaluateStarted = performance.now();
+  const gateError = run.evalText ? await evaluateArtifacts(run, run.evalText) : null;
+  run.timings.evaluateMs = elapsedMs(evaluateStarted);
+  if (intermediate.owned && !settings.keepIntermediate) {
+    await rm(intermediate.path, { force: true });
+    state.manifest.baseline!.kept = false;
+    log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
+  }
+  await state.save();
+  run.timings.totalMs = elapsedMs(started);
+  log(formatTimings(run.timings));
+  if (gateError) throw gateError;
+  return { manifestPath: state.file, manifest: state.manifest, built: run.built, skipped: run.skipped, timings: run.timings };
+}
+
+interface CheckedRequest {
+  model: ModelSource;
+  settings: QuantizeSettings;
+  loaded: ModelTensors;
+  plans: QuantPlan[];
+  tools: LlamaTools;
+  evalText: EvalText | null;
+}
+
+/** Everything that can be wrong with the request, found before any heavy work. */
+async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise<CheckedRequest> {
+  const log = opts.log ?? (() => {});
   const model = await resolveModelSource(request.model);
   const settings = resolveSettings(request, model.name);
   if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
@@ -69,52 +107,41 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
     ),
   );
   checkMlxSupport(settings, loaded, request.formats !== undefined, log);
-  const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
-  await mkdir(settings.outDir, { recursive: true });
-  for (const name of await removeStaleTemps(settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
-
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
   if (evalText && settings.imatrix.kind === 'auto') assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
-  const manifestPath = path.join(settings.outDir, MANIFEST_FILE);
-  const previous = await readPreviousManifest(manifestPath, log);
-  const source = await describeSource(model, previous?.source ?? null, opts);
-  const state = ManifestState.open(manifestPath, freshManifest(model, source, loaded, tools, plans), previous, log);
-  const run: Run = { settings, model, loaded, plans, state, tools, opts, built: [], skipped: [], timings: newTimings() };
+  await mkdir(settings.outDir, { recursive: true });
+  await checkDisk(settings, model, plans);
+  const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
+  return { model, settings, loaded, plans, tools, evalText };
+}
 
-  await checkDisk(run);
-  const intermediate = await ensureIntermediate(model, source, settings.outDir, state.manifest.baseline, opts);
+/**
+ * The F16 intermediate (made or reused) and the manifest this run builds on. The source is hashed
+ * on a worker thread while the converter writes the intermediate.
+ */
+async function openRun(c: CheckedRequest, opts: JobOptions): Promise<{ run: Run; intermediate: Intermediate }> {
+  const log = opts.log ?? (() => {});
+  for (const name of await removeStaleTemps(c.settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
+  const manifestPath = path.join(c.settings.outDir, MANIFEST_FILE);
+  const previous = await readPreviousManifest(manifestPath, log);
+  const sourceHashing = describeSource(c.model, previous?.source ?? null, opts);
+  sourceHashing.catch(() => undefined); // surfaced where awaited
+  const intermediate = await ensureIntermediate(c.model, sourceHashing, c.settings.outDir, previous?.baseline ?? null, opts);
+  const source = await sourceHashing;
+  const state = ManifestState.open(manifestPath, freshManifest(c.model, source, c.loaded, c.tools, c.plans), previous, log);
+  const run: Run = { ...c, state, opts, built: [], skipped: [], timings: newTimings() };
   run.timings.convertMs = intermediate.convertMs;
   state.manifest.baseline = {
     path: relative(run, intermediate.path),
     sizeBytes: intermediate.sizeBytes,
     sha256: intermediate.sha256,
-    inputsKey: model.kind === 'gguf' ? null : intermediate.inputsKey,
+    inputsKey: c.model.kind === 'gguf' ? null : intermediate.inputsKey,
     kept: true,
-    quality: state.previous?.baseline?.sha256 === intermediate.sha256 ? (state.previous.baseline.quality ?? null) : null,
+    quality: previous?.baseline?.sha256 === intermediate.sha256 ? (previous.baseline.quality ?? null) : null,
   };
-  await checkIntermediateMatchesPlan(intermediate.path, plans[0]!);
+  await checkIntermediateMatchesPlan(intermediate.path, c.plans[0]!);
   await state.save();
-
-  const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
-  for (const plan of plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
-  const mlxStarted = performance.now();
-  if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
-  run.timings.mlxMs = elapsedMs(mlxStarted);
-
-  // A failed gate still leaves a complete manifest (with the verdicts) and a tidy folder.
-  const evaluateStarted = performance.now();
-  const gateError = evalText ? await evaluateArtifacts(run, evalText) : null;
-  run.timings.evaluateMs = elapsedMs(evaluateStarted);
-  if (intermediate.owned && !settings.keepIntermediate) {
-    await rm(intermediate.path, { force: true });
-    state.manifest.baseline!.kept = false;
-    log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
-  }
-  await state.save();
-  run.timings.totalMs = elapsedMs(started);
-  log(formatTimings(run.timings));
-  if (gateError) throw gateError;
-  return { manifestPath, manifest: state.manifest, built: run.built, skipped: run.skipped, timings: run.timings };
+  return { run, intermediate };
 }
 
 /**
@@ -182,15 +209,15 @@ function freshManifest(model: ModelSource, source: Manifest['source'], loaded: M
   };
 }
 
-async function checkDisk(run: Run): Promise<void> {
+async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: readonly QuantPlan[]): Promise<void> {
   const needs: DiskNeed[] = [];
-  if (run.model.kind === 'hf-folder') {
-    const f16 = run.plans[0]!.tensors.reduce((n, t) => n + (t.sourceType === 'F32' ? 4 : 2) * t.shape.reduce((a, b) => a * b, 1), 0);
+  if (model.kind === 'hf-folder') {
+    const f16 = plans[0]!.tensors.reduce((n, t) => n + (t.sourceType === 'F32' ? 4 : 2) * t.shape.reduce((a, b) => a * b, 1), 0);
     needs.push({ what: 'F16 intermediate', bytes: f16 });
   }
-  needs.push({ what: 'GGUF artifacts', bytes: run.plans.reduce((n, p) => n + p.totals.sizeBytes, 0) });
-  if (run.settings.formats.includes('mlx')) needs.push({ what: 'MLX artifacts', bytes: run.settings.strategies.length * run.plans[0]!.totals.mlxSizeBytes });
-  await checkFreeSpace(run.settings.outDir, needs);
+  needs.push({ what: 'GGUF artifacts', bytes: plans.reduce((n, p) => n + p.totals.sizeBytes, 0) });
+  if (settings.formats.includes('mlx')) needs.push({ what: 'MLX artifacts', bytes: settings.strategies.length * plans[0]!.totals.mlxSizeBytes });
+  await checkFreeSpace(settings.outDir, needs);
 }
 
 async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Calibration> {

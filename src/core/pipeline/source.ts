@@ -9,7 +9,7 @@ import { isHubRepoId } from '../arch/detect';
 import { UnsupportedError, UsageError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { hasSafetensorsWeights } from '../formats/safetensors';
-import { sha256File } from '../fs/hash';
+import { sha256FilesInWorker } from '../fs/hash';
 import { isTempPath } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import type { ManifestSource, SourceFile } from '../manifest/types';
@@ -50,21 +50,26 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   return { kind: 'gguf', path: abs, name: path.basename(abs, path.extname(abs)).replace(/[-_.](f16|bf16|f32)$/i, '') };
 }
 
-/** The source's files with their hashes; reuses hashes whose size and mtime are unchanged. */
+/**
+ * The source's files with their hashes; reuses hashes whose size and mtime are unchanged and
+ * computes the others on a worker thread, so callers can convert the model meanwhile.
+ */
 export async function describeSource(source: ModelSource, previous: ManifestSource | null, opts: JobOptions = {}): Promise<ManifestSource> {
   const dir = source.kind === 'gguf' ? path.dirname(source.path) : source.path;
   const names = source.kind === 'gguf' ? [path.basename(source.path)] : (await readdir(dir)).filter((f) => !f.startsWith('.') && !isTempPath(f)).sort();
   const known = new Map((previous?.path === source.path ? previous.files : []).map((f) => [f.path, f]));
   const files: SourceFile[] = [];
+  const toHash: SourceFile[] = [];
   for (const name of names) {
-    const full = path.join(dir, name);
-    const info = await stat(full);
+    const info = await stat(path.join(dir, name));
     if (!info.isFile()) continue;
     const before = known.get(name);
-    const sha256 = before && before.sizeBytes === info.size && before.mtimeMs === info.mtimeMs
-      ? before.sha256
-      : await sha256File(full, { ...opts, step: `hash ${name}` });
-    files.push({ path: name, sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256 });
+    const unchanged = before && before.sizeBytes === info.size && before.mtimeMs === info.mtimeMs;
+    const file: SourceFile = { path: name, sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256: unchanged ? before.sha256 : '' };
+    files.push(file);
+    if (!unchanged) toHash.push(file);
   }
+  const digests = await sha256FilesInWorker(toHash.map((f) => path.join(dir, f.path)), opts.signal);
+  toHash.forEach((f, i) => (f.sha256 = digests[i]!));
   return { kind: source.kind, path: source.path, repoId: null, revision: null, files };
 }
