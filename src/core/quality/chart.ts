@@ -101,19 +101,41 @@ export function qualityChartSvg(points: readonly ChartPoint[], opts: ChartOption
   parts.push(...axes(xTicks, yTicks, sx, sy, plotW, plotH, unit.name));
   const colours = new Map<string, string>();
   for (const p of valid) if (!colours.has(p.strategy)) colours.set(p.strategy, PALETTE[colours.size % PALETTE.length]!);
-  for (const p of valid) {
-    const x = sx(p.sizeBytes / unit.bytes);
-    const y = sy(p.kldMean);
+  const at = valid.map((p) => ({ x: sx(p.sizeBytes / unit.bytes), y: sy(p.kldMean) }));
+  const labelY = spreadLabels(at.map((a) => ({ x: a.x + 8, y: a.y - 8 })));
+  valid.forEach((p, i) => {
+    const { x, y } = at[i]!;
     const colour = colours.get(p.strategy)!;
     parts.push(
       `<g class="artifact">`,
       marker(x, y, p.imatrix, colour, `${p.label}: ${(p.sizeBytes / unit.bytes).toFixed(2)} ${unit.name}, mean KLD ${p.kldMean.toFixed(6)}`),
-      `<text class="label" x="${(x + 8).toFixed(1)}" y="${(y - 8).toFixed(1)}" font-size="11">${escapeXml(p.label)}</text>`,
+      `<text class="label" x="${(x + 8).toFixed(1)}" y="${labelY[i]!.toFixed(1)}" font-size="11">${escapeXml(p.label)}</text>`,
       `</g>`,
     );
-  }
+  });
   parts.push(...legend(valid, colours, width), '</svg>');
   return parts.join('\n');
+}
+
+const LABEL_LINE = 13;
+const LABEL_WIDTH = 130;
+
+/**
+ * Label baselines that do not overlap: artifacts of the same size and near-equal KLD would print
+ * their names on top of each other, so a label that collides with one placed before moves down.
+ */
+function spreadLabels(anchors: readonly { x: number; y: number }[]): number[] {
+  const order = anchors.map((_, i) => i).sort((a, b) => anchors[a]!.y - anchors[b]!.y);
+  const placed: { x: number; y: number }[] = [];
+  const ys = anchors.map((a) => a.y);
+  for (const i of order) {
+    let y = anchors[i]!.y;
+    const x = anchors[i]!.x;
+    while (placed.some((p) => Math.abs(p.x - x) < LABEL_WIDTH && Math.abs(p.y - y) < LABEL_LINE)) y += LABEL_LINE;
+    ys[i] = y;
+    placed.push({ x, y });
+  }
+  return ys;
 }
 
 function axes(xTicks: number[], yTicks: number[], sx: (v: number) => number, sy: (v: number) => number, plotW: number, plotH: number, unit: string): string[] {

@@ -76,3 +76,14 @@ test('no points gives a valid chart saying so; escaping covers XML specials', ()
   assert.match(svg, /no evaluated artifacts/);
   assert.equal(escapeXml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
 });
+
+test('labels of artifacts at the same place do not print on top of each other', () => {
+  const svg = qualityChartSvg([
+    { label: 'naive', sizeBytes: 1000, kldMean: 0.002, strategy: 'naive', imatrix: false },
+    { label: 'naive + imatrix', sizeBytes: 1000, kldMean: 0.002, strategy: 'naive', imatrix: true },
+    { label: 'pajamas', sizeBytes: 1000, kldMean: 0.00199, strategy: 'pajamas', imatrix: false },
+  ]);
+  const ys = [...svg.matchAll(/<text class="label" x="[\d.]+" y="([\d.]+)"/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  assert.equal(ys.length, 3);
+  for (let i = 1; i < ys.length; i++) assert.ok(ys[i]! - ys[i - 1]! >= 13, `labels ${ys[i - 1]} and ${ys[i]} are at least a line apart`);
+});
