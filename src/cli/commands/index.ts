@@ -1,4 +1,12 @@
 /** The table of CLI subcommands, in the order `pajamas --help` lists them. */
 import type { Command } from '../command';
+import { compareCommand } from './compare';
+import { convertCommand } from './convert';
+import { detectCommand } from './detect';
+import { evalCommand } from './eval';
+import { planCommand } from './plan';
+import { quantizeCommand } from './quantize';
+import { toolsCommand } from './tools';
+import { verifyCommand } from './verify';
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [detectCommand, planCommand, convertCommand, quantizeCommand, compareCommand, evalCommand, toolsCommand, verifyCommand];
