@@ -3,6 +3,7 @@
  * holds the table, help, Ctrl-C handling and the mapping of errors to exit codes.
  */
 import { asPajamasError } from '../core/errors';
+import { RUNTIME_UV_THREADPOOL_SIZE } from '../core/runtime/node-llama';
 import { formatOptions } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -51,6 +52,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
+  // libuv sizes its thread pool when the pool first starts, which has not happened yet: give
+  // node-llama-cpp the size it runs best with, unless the user chose one.
+  if (command.runsModels && process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = String(RUNTIME_UV_THREADPOOL_SIZE);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
