@@ -27,7 +27,7 @@ let evalArgs = ['--text', path.join(shared, 'data', 'war-and-peace-heldout.txt')
 if (existsSync(path.join(model, 'config.json'))) {
   console.log(`model: ${model} (a trained 4.8M-parameter Llama, GQA 4:1, from ../shared)`);
 } else {
-  model = path.join(out, 'demo-llama');
+  model = path.join(out, 'models', 'demo-llama');
   evalArgs = ['--ctx', '256'];
   console.log(`model: ../shared is not here, so the demo generates its own: ${model} (random weights, GQA 4:1; its text is gibberish)`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'demo-model.ts'), model], { stdio: 'inherit', cwd: root });

@@ -12,7 +12,7 @@ import { parseStrategy, parseTarget } from './plan';
 
 const options = {
   out: { type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
-  formats: { type: 'string', value: '<list>', default: 'gguf,mlx', description: 'comma-separated: gguf, mlx' },
+  formats: { type: 'string', value: '<list>', description: 'comma-separated: gguf, mlx (default both; mlx is left out where it does not apply)' },
   targets: { type: 'string', value: '<list>', default: 'Q4_K_M', description: 'comma-separated GGUF targets: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
   strategy: { type: 'string', value: '<list>', default: 'pajamas', description: 'pajamas, naive, or both (comma-separated)' },
   imatrix: { type: 'string', value: 'auto|off|<file>', default: 'auto', description: 'importance matrix: computed on calibration text, none, or a file' },
@@ -51,7 +51,7 @@ export const quantizeCommand: Command = {
       {
         model: onePositional(positionals, '<model>'),
         outDir: o.out,
-        formats: parseFormats(o.formats!),
+        formats: o.formats === undefined ? undefined : parseFormats(o.formats),
         targets: list(o.targets!).map(parseTarget),
         strategies: list(o.strategy!).map(parseStrategy),
         imatrix: parseImatrixMode(o.imatrix!),

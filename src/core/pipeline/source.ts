@@ -51,12 +51,31 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
 }
 
 /**
+ * The files of an HF folder that make the model (so that a README edit, or outputs written into the
+ * folder, do not count as a changed model).
+ */
+function isModelFile(name: string): boolean {
+  if (name.startsWith('.') || isTempPath(name)) return false;
+  return name.endsWith('.safetensors') || MODEL_FILES.has(name) || /^tokenizer.*\.(json|model)$/.test(name);
+}
+
+const MODEL_FILES = new Set([
+  'config.json',
+  'generation_config.json',
+  'model.safetensors.index.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'chat_template.jinja',
+  'chat_template.json',
+]);
+
+/**
  * The source's files with their hashes; reuses hashes whose size and mtime are unchanged and
  * computes the others on a worker thread, so callers can convert the model meanwhile.
  */
 export async function describeSource(source: ModelSource, previous: ManifestSource | null, opts: JobOptions = {}): Promise<ManifestSource> {
   const dir = source.kind === 'gguf' ? path.dirname(source.path) : source.path;
-  const names = source.kind === 'gguf' ? [path.basename(source.path)] : (await readdir(dir)).filter((f) => !f.startsWith('.') && !isTempPath(f)).sort();
+  const names = source.kind === 'gguf' ? [path.basename(source.path)] : (await readdir(dir)).filter(isModelFile).sort();
   const known = new Map((previous?.path === source.path ? previous.files : []).map((f) => [f.path, f]));
   const files: SourceFile[] = [];
   const toHash: SourceFile[] = [];
