@@ -10,17 +10,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateLlamaModel } from './lib/llama-hf-model.mjs';
+import { flag, option } from './lib/options.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const targetGb = Number(option('gb', '3'));
 const runs = Number(option('runs', '3'));
 const scratch = option('dir', os.tmpdir());
-const json = args.includes('--json');
+const json = flag('json');
 const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
 // ---- measurements -------------------------------------------------------------------------------
@@ -89,5 +85,5 @@ try {
     log(`peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`);
   }
 } finally {
-  if (!args.includes('--keep')) rmSync(work, { recursive: true, force: true });
+  if (!flag('keep')) rmSync(work, { recursive: true, force: true });
 }

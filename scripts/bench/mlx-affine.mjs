@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { flag, option } from './lib/options.mjs';
 
 // The quantizer is TypeScript (CommonJS under tsx): load it through tsx's require hook.
 const require = createRequire(import.meta.url);
@@ -20,16 +21,11 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..',
 const { quantizeAffine } = require(path.join(root, 'src/core/mlx/affine.ts'));
 const { AffinePool, defaultQuantizeThreads } = require(path.join(root, 'src/core/mlx/affine-pool.ts'));
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const megabytes = option('mb', 64);
-const repeats = option('repeats', 3);
-const threads = option('threads', defaultQuantizeThreads());
-const json = args.includes('--json');
-const configs = args.includes('--all')
+const megabytes = Number(option('mb', 64));
+const repeats = Number(option('repeats', 3));
+const threads = Number(option('threads', defaultQuantizeThreads()));
+const json = flag('json');
+const configs = flag('all')
   ? [2, 3, 4, 5, 6, 8].flatMap((bits) => [32, 64, 128].map((groupSize) => ({ bits, groupSize })))
   : [{ bits: 4, groupSize: 64 }, { bits: 6, groupSize: 64 }, { bits: 8, groupSize: 64 }, { bits: 3, groupSize: 32 }];
 const CHUNK_ELEMENTS = 1 << 20; // 2 MB of bf16 per worker task

@@ -17,21 +17,17 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { generateLlamaModel } from './lib/llama-hf-model.mjs';
 import { parseTimingsLine } from './lib/timings-line.mjs';
+import { flag, option } from './lib/options.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const params = Number(option('params', '1e9'));
 const imatrixModes = { off: ['off'], auto: ['auto'], both: ['off', 'auto'] }[option('imatrix', 'off')];
 const calibrationChars = Number(option('calibration-chars', '1200'));
 const runs = Number(option('runs', '1'));
 const scratch = option('dir', os.tmpdir());
 const reuseModel = option('model', null);
-const json = args.includes('--json');
-const verbose = args.includes('--verbose');
+const json = flag('json');
+const verbose = flag('verbose');
 const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 const GOAL_PCT = 5;
 
@@ -186,7 +182,7 @@ if (!existsSync(path.join(root, 'dist', 'cli.js'))) {
 }
 mkdirSync(scratch, { recursive: true });
 const work = mkdtempSync(path.join(scratch, 'pajamas-bench-pipeline-'));
-const keep = args.includes('--keep') || reuseModel !== null;
+const keep = flag('keep') || reuseModel !== null;
 try {
   let model = reuseModel && path.resolve(reuseModel);
   let info;

@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { flag, option } from './lib/options.mjs';
 
 const require = createRequire(import.meta.url);
 require('tsx/cjs/api').register();
@@ -25,12 +26,6 @@ const { GgufWriter } = require(path.join(root, 'src/core/formats/gguf-writer.ts'
 const { readGgufHeader, GgufValueType } = require(path.join(root, 'src/core/formats/gguf.ts'));
 const { ensureLlamaTools, runLlamaTool, llamaCacheRoot } = require(path.join(root, 'src/core/llamacpp/index.ts'));
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const flag = (name) => args.includes(`--${name}`);
 const json = flag('json');
 const log = (line) => process.stderr.write(`${line}\n`);
 const sharedRoot = process.env.PAJAMAS_SHARED_DIR ?? path.resolve(root, '..', 'shared');

@@ -56,15 +56,7 @@ export interface EvaluateJobOptions extends JobOptions {
   statfs?: StatFs;
 }
 
-export interface ArtifactEvaluation {
-  id: string;
-  path: string;
-  format: 'gguf' | 'mlx';
-  strategy: string | null;
-  imatrix: boolean | null;
-  target: string | null;
-  sizeBytes: number;
-  bpw: number | null;
+export interface ArtifactEvaluation extends EvalTarget {
   quality: QualityResult;
   /** The full KL-divergence statistics, when there was a baseline. */
   kld: KldResult | null;
