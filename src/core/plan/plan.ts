@@ -9,7 +9,7 @@ import type { ModelTensor } from '../arch/model-tensor';
 import { elementCount, type GgmlTypeName, isGgmlTypeName, tensorBytes } from '../formats/ggml-types';
 import { allocateBits, type AllocationItem } from './allocate';
 import { layerOf } from '../arch/model-tensor';
-import { EXPERT_KINDS, stockAllowsQuantization, tensorKind } from './classify';
+import { EXPERT_KINDS, tensorKind } from './classify';
 import { intermediateType } from './intermediate-type';
 import { planMlx, mlxTotalBytes } from './mlx-policy';
 import { type KindGains, sizeNote, tensorGain } from './sensitivity';
@@ -97,7 +97,7 @@ function sourceTypeOf(t: ModelTensor, options: PlanOptions): GgmlTypeName {
   return t.sourceDtype;
 }
 
-/** GGUF architecture names that llama.cpp's recipe singles out (Falcon, and its "70B" model types). */
+/** What llama.cpp's recipe reads from the model's hparams (GGUF names for the architectures it singles out). */
 function stockModelInfo(arch: ArchitectureInfo, tensors: readonly ModelTensor[]): StockModelInfo {
   const maxLayer = tensors.reduce((m, t) => Math.max(m, layerOf(t.name) ?? -1), -1);
   const LLAMA_LIKE = new Set(['llama', 'mistral', 'mixtral']);
@@ -127,7 +127,7 @@ function planNaive(prepared: readonly Prepared[]): Decided[] {
 function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], target: PlanTarget, gains: KindGains): Decided[] {
   const budget = prepared.reduce((n, p) => n + tensorBytes(p.stock.type, p.tensor.shape), 0);
   const items: AllocationItem[] = [];
-  const wantedBy = new Map<string, Map<GgmlTypeName, GgmlTypeName>>();
+  const details = new Map<string, { wanted: Map<GgmlTypeName, GgmlTypeName>; because: string[] }>();
   let fixedBytes = 0;
   for (const p of prepared) {
     if (!isAllocatable(p)) {
@@ -135,8 +135,10 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
       continue;
     }
     const { candidates, wanted } = candidateTypes(p, target);
-    wantedBy.set(p.tensor.name, wanted);
-    items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, gain: tensorGain(arch, p.kind, p.layer, gains).gain });
+    const { gain, because } = tensorGain(arch, p.kind, p.layer, gains);
+    const note = sizeNote(arch, p.kind);
+    details.set(p.tensor.name, { wanted, because: note ? [...because, note] : because });
+    items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, gain });
   }
   const allocation = allocateBits(items, fixedBytes, budget);
   const byName = new Map(items.map((item) => [item.name, item]));
@@ -146,9 +148,9 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
     if (!item) return { type: p.sourceType, fallbackFrom: null, reason: keptReason(p) };
     const index = allocation.choice.get(item.name)!;
     const type = item.candidates[index]!;
-    const wanted = wantedBy.get(item.name)!.get(type)!;
-    const note = sizeNote(arch, p.kind);
-    const why = [...tensorGain(arch, p.kind, p.layer, gains).because, ...(note ? [note] : [])].map((w) => `; ${w}`).join('');
+    const { wanted: wantedByType, because } = details.get(item.name)!;
+    const wanted = wantedByType.get(type)!;
+    const why = because.map((w) => `; ${w}`).join('');
     const verdict = index === 0 ? `${item.candidates[0]} (the ${target} floor)` : `raised to ${type} within the ${target} budget`;
     return { type, fallbackFrom: wanted === type ? null : wanted, reason: `${p.kind}: ${verdict}${why}` };
   });
@@ -157,7 +159,7 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
 /** Quantizable by llama-quantize and not already quantized in the source (e.g. MXFP4 experts). */
 function isAllocatable(p: Prepared): boolean {
   const alreadyQuantized = !['F32', 'F16', 'BF16'].includes(p.sourceType);
-  return p.stock.quantizable && !alreadyQuantized && stockAllowsQuantization(p.tensor.name, p.tensor.shape);
+  return p.stock.quantizable && !alreadyQuantized;
 }
 
 /**
