@@ -155,3 +155,15 @@ test('the text renderings show the types, the stock comparison and the totals', 
   assert.match(summary, /Plan \(pajamas, Q4_K_M\): \d+ tensors/);
   assert.match(summary, /Versus stock: \d+ tensor\(s\) get more bits/);
 });
+
+test('measured gains replace the priors for their kinds, and the reasons say so', () => {
+  const arch = llamaArch(DENSE_GQA);
+  const tensors = llamaTensors(DENSE_GQA);
+  const prior = byName(planQuantization(arch, tensors, { target: 'Q4_K_M', strategy: 'pajamas' }));
+  const measured = planQuantization(arch, tensors, { target: 'Q4_K_M', strategy: 'pajamas', gains: { ffn_up: 1000, token_embd: 0.001, output: 0.001 } });
+  const t = byName(measured);
+  assert.ok(bits(t.get('blk.8.ffn_up.weight')!.ggufType) > bits(prior.get('blk.8.ffn_up.weight')!.ggufType), 'a high measured gain raises ffn_up');
+  assert.ok(bits(t.get('token_embd.weight')!.ggufType) < bits(prior.get('token_embd.weight')!.ggufType), 'a low measured gain lowers the embedding');
+  assert.match(t.get('blk.8.ffn_up.weight')!.reason, /measured gain 1000 on calibration text/);
+  assert.ok(measured.totals.sizeBytes <= measured.totals.stockSizeBytes);
+});
