@@ -12,19 +12,10 @@ import type { ModelTensor } from '../../../src/core/arch/model-tensor';
 import { readGgufHeader } from '../../../src/core/formats/gguf';
 import { type HfConfig, parseConfigJson } from '../../../src/core/hf/config';
 import { sharedAsset } from '../../helpers/env';
+import { TINY_LLAMA_CONFIG } from '../../fixtures/configs';
 import { llamaTensors } from '../../fixtures/tensor-lists';
 
-const LLAMA: HfConfig = {
-  model_type: 'llama',
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  intermediate_size: 128,
-  vocab_size: 100,
-  max_position_embeddings: 256,
-  tie_word_embeddings: false,
-};
+const LLAMA: HfConfig = TINY_LLAMA_CONFIG;
 
 function implied(config: HfConfig): { tensors: ModelTensor[]; shapes: Map<string, number[]> } {
   const tensors = impliedTensors(detectFromConfig(config, 't'), config);

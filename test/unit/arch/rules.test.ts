@@ -7,18 +7,9 @@ import { test } from 'node:test';
 import { detectFromConfig } from '../../../src/core/arch/from-config';
 import { FormatError } from '../../../src/core/errors';
 import { type JsonValue, parseConfigJson } from '../../../src/core/hf/config';
+import { TINY_LLAMA_CONFIG } from '../../fixtures/configs';
 
-const BASE = {
-  model_type: 'llama',
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  intermediate_size: 128,
-  vocab_size: 100,
-  max_position_embeddings: 256,
-  tie_word_embeddings: false,
-};
+const BASE = TINY_LLAMA_CONFIG;
 
 function detect(over: Record<string, JsonValue | undefined> = {}) {
   const config: Record<string, JsonValue> = {};
