@@ -27,7 +27,9 @@ const nodeTargets = [
 ].filter((t) => existsSync(t.entryPoints[0]));
 
 const webviewEntries = existsSync('webview-ui')
-  ? readdirSync('webview-ui').filter((f) => /^[a-z0-9-]+\.ts$/.test(f)).map((f) => path.join('webview-ui', f))
+  ? readdirSync('webview-ui')
+      .filter((f) => /^[a-z0-9-]+\.ts$/.test(f))
+      .map((f) => path.join('webview-ui', f))
   : [];
 
 const configs = [

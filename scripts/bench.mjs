@@ -6,7 +6,10 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const dir = path.join(path.dirname(new URL(import.meta.url).pathname), 'bench');
-const available = readdirSync(dir).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4)).sort();
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith('.mjs'))
+  .map((f) => f.slice(0, -4))
+  .sort();
 const [name, ...rest] = process.argv.slice(2);
 if (name && !available.includes(name)) {
   console.error(`unknown benchmark "${name}"; available: ${available.join(', ')}`);

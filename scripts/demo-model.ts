@@ -16,7 +16,10 @@ const LAYERS = 6;
 const HEADS = 8;
 const KV_HEADS = 2;
 const HEAD_DIM = HIDDEN / HEADS;
-const WORDS = 'the of and a to in is was he she it that for on with as his her at by from they we you not but had have this be are were one all'.split(' ');
+const WORDS =
+  'the of and a to in is was he she it that for on with as his her at by from they we you not but had have this be are were one all'.split(
+    ' ',
+  );
 
 /** A small deterministic generator (xorshift), so the demo model is the same on every machine. */
 function random(seed: number): () => number {
@@ -77,7 +80,10 @@ function main(dir: string): void {
   };
   writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileSync(path.join(dir, 'tokenizer.model'), buildSentencePieceModel({ pieces }));
-  writeFileSync(path.join(dir, 'tokenizer_config.json'), `${JSON.stringify({ add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    `${JSON.stringify({ add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }, null, 2)}\n`,
+  );
   void writeSafetensors(path.join(dir, 'model.safetensors'), tensors).then(() => console.log(dir));
 }
 

@@ -30,17 +30,46 @@ if (existsSync(path.join(model, 'config.json'))) {
   model = path.join(out, 'models', 'demo-llama');
   evalArgs = ['--ctx', '256'];
   console.log(`model: ../shared is not here, so the demo generates its own: ${model} (random weights, GQA 4:1; its text is gibberish)`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'demo-model.ts'), model], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'demo-model.ts'), model], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const name = path.basename(model);
 const dir = path.join(out, name);
 
-run('1. the llama.cpp tools (built once per machine from node-llama-cpp\'s bundled source)', ['tools', '--build']);
+run("1. the llama.cpp tools (built once per machine from node-llama-cpp's bundled source)", ['tools', '--build']);
 run('2. what the model is', ['detect', model]);
-run('3. the architecture-aware plan, tensor by tensor, against llama.cpp\'s stock Q4_K_M', ['plan', model, '--target', 'Q4_K_M']);
-run('4. the claim, measured: stock (naive) vs pajamas, without and with an importance matrix', ['compare', model, '--target', 'Q4_K_M', '-o', dir, ...evalArgs]);
-run('5. the pipeline with MLX output too (GGUF artifacts already made are reused)', ['quantize', model, '-o', dir, '--formats', 'gguf,mlx', '--no-gate', ...evalArgs.map((a) => (a === '--text' ? '--eval-text' : a))]);
+run("3. the architecture-aware plan, tensor by tensor, against llama.cpp's stock Q4_K_M", ['plan', model, '--target', 'Q4_K_M']);
+run('4. the claim, measured: stock (naive) vs pajamas, without and with an importance matrix', [
+  'compare',
+  model,
+  '--target',
+  'Q4_K_M',
+  '-o',
+  dir,
+  ...evalArgs,
+]);
+run('5. the pipeline with MLX output too (GGUF artifacts already made are reused)', [
+  'quantize',
+  model,
+  '-o',
+  dir,
+  '--formats',
+  'gguf,mlx',
+  '--no-gate',
+  ...evalArgs.map((a) => (a === '--text' ? '--eval-text' : a)),
+]);
 run('6. every artifact checked against the manifest', ['verify', dir]);
-run('7. chat with the quantized model (greedy, one reply)', ['run', path.join(dir, 'manifest.json'), '-p', 'Pierre looked at', '--max-tokens', '40', '--temperature', '0']);
+run('7. chat with the quantized model (greedy, one reply)', [
+  'run',
+  path.join(dir, 'manifest.json'),
+  '-p',
+  'Pierre looked at',
+  '--max-tokens',
+  '40',
+  '--temperature',
+  '0',
+]);
 console.log(`\ndone: artifacts, manifest.json and compare-Q4_K_M.svg are in ${dir}`);

@@ -39,10 +39,19 @@ function testFiles(dir) {
 }
 
 const nodeTest = (files, concurrency) => [
-  '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files,
+  '--import',
+  'tsx',
+  '--test',
+  '--test-reporter=spec',
+  `--test-concurrency=${concurrency}`,
+  ...files,
 ];
 
-if (!suiteArg) run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
+if (!suiteArg) {
+  run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
+  run('lint', 'npx', ['eslint', '.']);
+  run('format', 'npx', ['prettier', '--check', '.']);
+}
 run('build', 'node', ['esbuild.mjs']);
 for (const suite of suites) {
   if (suite === 'vscode') {

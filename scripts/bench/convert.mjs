@@ -47,7 +47,9 @@ function bench(dir, files, label) {
     convert.push(c.seconds);
     rss = Math.max(rss, c.rssMb);
     rmSync(gguf, { force: true });
-    log(`  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ${c.rssMb.toFixed(0)} MB`);
+    log(
+      `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ${c.rssMb.toFixed(0)} MB`,
+    );
   }
   return { catSeconds: median(cat), convertSeconds: median(convert), ratio: median(convert) / median(cat), peakRssMb: rss };
 }
@@ -81,8 +83,12 @@ try {
   };
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    log(`\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`);
-    log(`peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`);
+    log(
+      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
+    );
+    log(
+      `peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`,
+    );
   }
 } finally {
   if (!flag('keep')) rmSync(work, { recursive: true, force: true });

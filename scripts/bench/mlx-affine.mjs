@@ -27,7 +27,12 @@ const threads = Number(option('threads', defaultQuantizeThreads()));
 const json = flag('json');
 const configs = flag('all')
   ? [2, 3, 4, 5, 6, 8].flatMap((bits) => [32, 64, 128].map((groupSize) => ({ bits, groupSize })))
-  : [{ bits: 4, groupSize: 64 }, { bits: 6, groupSize: 64 }, { bits: 8, groupSize: 64 }, { bits: 3, groupSize: 32 }];
+  : [
+      { bits: 4, groupSize: 64 },
+      { bits: 6, groupSize: 64 },
+      { bits: 8, groupSize: 64 },
+      { bits: 3, groupSize: 32 },
+    ];
 const CHUNK_ELEMENTS = 1 << 20; // 2 MB of bf16 per worker task
 const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -37,7 +42,7 @@ function randomBf16(count) {
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   let s = 0x9e3779b9;
-  const rnd = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
   for (let i = 0; i < count; i++) {
     f[0] = (rnd() + rnd() + rnd() - 1.5) * 0.04 * (rnd() < 0.001 ? 20 : 1);
     out[i] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) >>> 16;
@@ -107,8 +112,15 @@ try {
   const sourceMB = (count * 2) / 1e6;
   const pool = new AffinePool(threads);
   const rows = [];
-  log(`MLX affine quantizer: ${sourceMB.toFixed(1)} MB of bf16 weights, best of ${repeats}, ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
-  log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  log(
+    `MLX affine quantizer: ${sourceMB.toFixed(1)} MB of bf16 weights, best of ${repeats}, ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+  );
+  log(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
   log('1-thread columns: MB per CPU second. Pool: wall-clock MB/s, and MB per CPU second of all its threads.');
   log(`bits group |  C -O2 | TS 1 thread (x C) | TS ${threads} threads wall | per CPU s (x C) | identical`);
   try {
@@ -127,9 +139,18 @@ try {
       const pooled = await bestAsync(chunks, async (input) => {
         const parts = await Promise.all(input.map((chunk) => pool.quantize(chunk, 'BF16', p, true)));
         return {
-          words: concat(parts.map((q) => q.words), Uint32Array),
-          scales: concat(parts.map((q) => q.scales), Float32Array),
-          biases: concat(parts.map((q) => q.biases), Float32Array),
+          words: concat(
+            parts.map((q) => q.words),
+            Uint32Array,
+          ),
+          scales: concat(
+            parts.map((q) => q.scales),
+            Float32Array,
+          ),
+          biases: concat(
+            parts.map((q) => q.biases),
+            Float32Array,
+          ),
         };
       });
       const bytesOf = (q) => Buffer.concat([q.words, q.scales, q.biases].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
@@ -156,7 +177,8 @@ try {
   } finally {
     await pool.close();
   }
-  if (json) process.stdout.write(`${JSON.stringify({ benchmark: 'mlx-affine', sourceMB, repeats, loadavg: os.loadavg(), rows }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ benchmark: 'mlx-affine', sourceMB, repeats, loadavg: os.loadavg(), rows }, null, 2)}\n`);
   if (rows.some((r) => !r.identical)) {
     console.error('TypeScript and C outputs differ');
     process.exitCode = 1;

@@ -65,7 +65,15 @@ function runCli(argv) {
     child.on('close', (code) => {
       const wallSeconds = (performance.now() - started) / 1000;
       const load = stopLoad();
-      if (code !== 0) reject(new Error(`pajamas ${argv.join(' ')} exited with ${code}:\n${lines.slice(-20).map((l) => l.text).join('\n')}`));
+      if (code !== 0)
+        reject(
+          new Error(
+            `pajamas ${argv.join(' ')} exited with ${code}:\n${lines
+              .slice(-20)
+              .map((l) => l.text)
+              .join('\n')}`,
+          ),
+        );
       else resolve({ wallSeconds, lines, load });
     });
   });
@@ -76,7 +84,10 @@ function runCli(argv) {
 function parseTimings(lines) {
   const line = lines.find((l) => l.text.startsWith('timings: '));
   const timings = line && parseTimingsLine(line.text);
-  if (!timings) throw new Error(`no parsable "timings:" line in the output of pajamas quantize (see src/core/pipeline/timings.ts):\n${line?.text ?? '(none)'}`);
+  if (!timings)
+    throw new Error(
+      `no parsable "timings:" line in the output of pajamas quantize (see src/core/pipeline/timings.ts):\n${line?.text ?? '(none)'}`,
+    );
   return timings;
 }
 
@@ -124,7 +135,11 @@ function breakdown(lines, timings, wallSeconds) {
 
 function calibrationFile(dir) {
   const calDir = path.join(root, 'data', 'calibration');
-  const text = readdirSync(calDir).filter((f) => f.endsWith('.txt')).sort().map((f) => readFileSync(path.join(calDir, f), 'utf8')).join('\n\n');
+  const text = readdirSync(calDir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => readFileSync(path.join(calDir, f), 'utf8'))
+    .join('\n\n');
   const file = path.join(dir, 'calibration.txt');
   writeFileSync(file, text.slice(0, calibrationChars));
   return file;
@@ -133,13 +148,29 @@ function calibrationFile(dir) {
 async function benchOnce(model, work, imatrix) {
   const out = path.join(work, `out-imatrix-${imatrix}`);
   rmSync(out, { recursive: true, force: true });
-  const argv = ['quantize', model, '-o', out, '--formats', 'gguf', '--targets', 'Q4_K_M', '--strategy', 'pajamas,naive', '--imatrix', imatrix, '--no-eval'];
+  const argv = [
+    'quantize',
+    model,
+    '-o',
+    out,
+    '--formats',
+    'gguf',
+    '--targets',
+    'Q4_K_M',
+    '--strategy',
+    'pajamas,naive',
+    '--imatrix',
+    imatrix,
+    '--no-eval',
+  ];
   if (imatrix === 'auto') argv.push('--calibration', calibrationFile(work));
   const { wallSeconds, lines, load } = await runCli(argv);
   writeFileSync(path.join(work, `quantize-imatrix-${imatrix}.log`), lines.map((l) => `${l.t.toFixed(3)} ${l.text}`).join('\n'));
   const timings = parseTimings(lines);
   const overhead = wallSeconds - timings.convert - timings.tools - timings.mlx - timings.evaluate;
-  const outputs = readdirSync(out).filter((f) => f.endsWith('.gguf')).map((f) => ({ name: f, bytes: statSync(path.join(out, f)).size }));
+  const outputs = readdirSync(out)
+    .filter((f) => f.endsWith('.gguf'))
+    .map((f) => ({ name: f, bytes: statSync(path.join(out, f)).size }));
   rmSync(out, { recursive: true, force: true });
   return {
     imatrix,
@@ -158,7 +189,9 @@ const f = (x, d = 2) => x.toFixed(d);
 
 function printRun(r) {
   const b = r.breakdown;
-  log(`\n--imatrix ${r.imatrix} (load average 1 min: ${f(r.load.start)} at start, mean ${f(r.load.mean)}, max ${f(r.load.max)} on ${os.cpus().length} cores)`);
+  log(
+    `\n--imatrix ${r.imatrix} (load average 1 min: ${f(r.load.start)} at start, mean ${f(r.load.mean)}, max ${f(r.load.max)} on ${os.cpus().length} cores)`,
+  );
   const rows = [
     ['wall time of `pajamas quantize`', r.wallSeconds],
     ['  conversion (HF bf16 -> F16 GGUF)', r.timings.convert],
@@ -173,7 +206,9 @@ function printRun(r) {
   ];
   for (const [label, s] of rows) log(`${label.padEnd(52)} ${f(s).padStart(8)} s`);
   const verdict = r.overheadPctOfTools < GOAL_PCT ? 'meets' : 'misses';
-  log(`overhead / tools = ${f(r.overheadPctOfTools, 1)}% (goal < ${GOAL_PCT}%: ${verdict} it; inside quantizeModel alone ${f(r.insideOtherPctOfTools, 1)}%)`);
+  log(
+    `overhead / tools = ${f(r.overheadPctOfTools, 1)}% (goal < ${GOAL_PCT}%: ${verdict} it; inside quantizeModel alone ${f(r.insideOtherPctOfTools, 1)}%)`,
+  );
 }
 
 if (!existsSync(path.join(root, 'dist', 'cli.js'))) {
@@ -193,7 +228,9 @@ try {
     info = generateLlamaModel(model, { params });
   } else {
     const config = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8'));
-    const files = readdirSync(model).filter((x) => x.endsWith('.safetensors')).map((x) => path.join(model, x));
+    const files = readdirSync(model)
+      .filter((x) => x.endsWith('.safetensors'))
+      .map((x) => path.join(model, x));
     info = { files, layers: config.num_hidden_layers, params: null, bytes: files.reduce((n, x) => n + statSync(x).size, 0) };
   }
   log(`model: ${info.layers} layers${info.params ? `, ${f(info.params / 1e9, 3)}B parameters` : ''}, ${f(info.bytes / 1e9)} GB bf16`);

@@ -76,7 +76,7 @@ function randomF16Pool(count) {
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   let s = 0x2545f491;
-  const rnd = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
   for (let i = 0; i < count; i++) {
     f[0] = (rnd() + rnd() + rnd() - 1.5) * 2 * WEIGHT_STD;
     const x = u[0];
@@ -118,7 +118,7 @@ async function writeRandomModel(file) {
   await w.writeHeader();
   const pool = randomF16Pool(POOL_ELEMENTS);
   let state = 12345;
-  const nextOffset = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % (POOL_ELEMENTS - CHUNK_ELEMENTS));
+  const nextOffset = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % (POOL_ELEMENTS - CHUNK_ELEMENTS);
   let params = 0;
   for (const t of list) {
     const n = t.shape.reduce((x, y) => x * y, 1);

@@ -29,7 +29,11 @@ export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs:
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = spec.default ?? (spec.type === 'boolean' ? false : undefined);
   }
-  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
+  const byShort = new Map(
+    Object.entries(specs)
+      .filter(([, s]) => s.short)
+      .map(([n, s]) => [s.short!, n]),
+  );
   const positionals: string[] = [];
 
   for (let i = 0; i < argv.length; i++) {
@@ -53,7 +57,7 @@ export function parseArgs<S extends OptionSpecs>(argv: readonly string[], specs:
       if (!mapped) throw new UsageError(`unknown option ${arg}`);
       name = mapped;
     }
-    let spec = specs[name];
+    const spec = specs[name];
     if (!spec && name.startsWith('no-') && specs[name.slice(3)]?.type === 'boolean' && inline === undefined) {
       options[name.slice(3)] = false;
       continue;
@@ -91,5 +95,7 @@ export function formatOptions(specs: OptionSpecs): string {
 /** The one positional argument a command takes, or a UsageError saying what is missing or extra. */
 export function onePositional(positionals: readonly string[], what: string): string {
   if (positionals.length === 1) return positionals[0]!;
-  throw new UsageError(positionals.length === 0 ? `missing ${what}` : `expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`);
+  throw new UsageError(
+    positionals.length === 0 ? `missing ${what}` : `expected one ${what}, got ${positionals.length}: ${positionals.join(' ')}`,
+  );
 }

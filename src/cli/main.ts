@@ -54,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
 
   // libuv sizes its thread pool when the pool first starts, which has not happened yet: give
   // node-llama-cpp the size it runs best with, unless the user chose one.
-  if (command.runsModels && process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = String(RUNTIME_UV_THREADPOOL_SIZE);
+  if (command.runsModels && process.env.UV_THREADPOOL_SIZE === undefined)
+    process.env.UV_THREADPOOL_SIZE = String(RUNTIME_UV_THREADPOOL_SIZE);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

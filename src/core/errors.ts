@@ -4,14 +4,7 @@
  * extension maps codes to notifications. Messages say what went wrong, where, and what to do next.
  */
 
-export type ErrorCode =
-  | 'failure'
-  | 'usage'
-  | 'format'
-  | 'unsupported'
-  | 'tool'
-  | 'quality-gate'
-  | 'cancelled';
+export type ErrorCode = 'failure' | 'usage' | 'format' | 'unsupported' | 'tool' | 'quality-gate' | 'cancelled';
 
 export class PajamasError extends Error {
   readonly code: ErrorCode;

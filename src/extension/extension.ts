@@ -11,8 +11,7 @@ export function activate(context: vscode.ExtensionContext): PajamasApi {
   const ctx = createCtx(context);
   context.subscriptions.push(registerCommands(ctx));
 
-  const testing =
-    context.extensionMode === vscode.ExtensionMode.Production ? undefined : { outputText: () => ctx.output.text() };
+  const testing = context.extensionMode === vscode.ExtensionMode.Production ? undefined : { outputText: () => ctx.output.text() };
   return { apiVersion: 1, testing };
 }
 

@@ -12,7 +12,12 @@ import { runLlamaTool, type LlamaTools } from '../../src/core/llamacpp';
 import type { LlamaShape } from '../fixtures/tensor-lists';
 
 /** Writes an F16 GGUF of zeros with the hparams llama.cpp needs to run its quantization recipe. */
-export async function writeSyntheticGguf(file: string, ggufArch: string, shape: LlamaShape, tensors: readonly ModelTensor[]): Promise<void> {
+export async function writeSyntheticGguf(
+  file: string,
+  ggufArch: string,
+  shape: LlamaShape,
+  tensors: readonly ModelTensor[],
+): Promise<void> {
   const w = new GgufWriter(file);
   const k = (key: string) => `${ggufArch}.${key}`;
   w.setString('general.architecture', ggufArch);
@@ -38,7 +43,12 @@ export async function writeSyntheticGguf(file: string, ggufArch: string, shape: 
 }
 
 /** Runs llama-quantize --dry-run and returns the type it reports for every tensor. */
-export async function dryRunTypes(tools: LlamaTools, input: string, target: string, overrides?: string[]): Promise<Map<string, GgmlTypeName>> {
+export async function dryRunTypes(
+  tools: LlamaTools,
+  input: string,
+  target: string,
+  overrides?: string[],
+): Promise<Map<string, GgmlTypeName>> {
   const args = ['--dry-run'];
   if (overrides) {
     const file = path.join(path.dirname(input), `overrides-${target}.txt`);

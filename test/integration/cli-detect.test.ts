@@ -32,7 +32,11 @@ const CONTRACT_FIELDS = [
 ];
 
 function pajamas(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, HF_ENDPOINT: 'http://127.0.0.1:9' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    env: { ...process.env, HF_ENDPOINT: 'http://127.0.0.1:9' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -75,7 +79,10 @@ test('detect prints the text block without --json', (t) => {
   writeFileSync(config, JSON.stringify(QWEN_LIKE));
   const r = pajamas('detect', config);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^ArchitectureInfo\(.*config\.json\)\n {2}Type: qwen3\n {2}Family: dense\n {2}Parameters: [\d.]+M\n {2}Attention: gqa\n {2}GQA Ratio: 4:1 \(8 query, 2 KV\)\n {2}Layers: 2\n {2}Context: 4096\n$/);
+  assert.match(
+    r.stdout,
+    /^ArchitectureInfo\(.*config\.json\)\n {2}Type: qwen3\n {2}Family: dense\n {2}Parameters: [\d.]+M\n {2}Attention: gqa\n {2}GQA Ratio: 4:1 \(8 query, 2 KV\)\n {2}Layers: 2\n {2}Context: 4096\n$/,
+  );
 });
 
 test('detect on the shared models: GGUF and HF folder', (t) => {
@@ -86,7 +93,12 @@ test('detect on the shared models: GGUF and HF folder', (t) => {
   assert.deepEqual([g.hiddenSize, g.numLayers, g.numAttentionHeads, g.numKeyValueHeads, g.vocabSize], [64, 5, 8, 4, 512]);
   const m = pajamas('detect', moe, '--json');
   assert.equal(m.code, 0, m.stderr);
-  const doc = JSON.parse(m.stdout) as { family: string; parameters: { total: number }; parametersSource: string; moe: { numExperts: number } };
+  const doc = JSON.parse(m.stdout) as {
+    family: string;
+    parameters: { total: number };
+    parametersSource: string;
+    moe: { numExperts: number };
+  };
   assert.equal(doc.family, 'moe');
   assert.equal(doc.moe.numExperts, 8);
   assert.equal(doc.parameters.total, 10_697_984);

@@ -47,10 +47,19 @@ async function build() {
   if (r.status !== 0) throw new Error('node esbuild.mjs failed');
   rmSync(SUITE_OUT, { recursive: true, force: true });
   const suiteDir = path.join(HERE, 'suite');
-  const entryPoints = readdirSync(suiteDir).filter((f) => f.endsWith('.ts')).map((f) => path.join(suiteDir, f));
+  const entryPoints = readdirSync(suiteDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => path.join(suiteDir, f));
   await esbuild.build({
-    entryPoints, outdir: SUITE_OUT, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    external: ['vscode'], sourcemap: 'inline', logLevel: 'error',
+    entryPoints,
+    outdir: SUITE_OUT,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    sourcemap: 'inline',
+    logLevel: 'error',
   });
 }
 
@@ -89,11 +98,16 @@ async function runSuites(server, scratch) {
   const browser = await launchBrowser(chromiumPath(), path.join(scratch, 'chromium'));
   try {
     const hostUrl = await workbenchUrl(server.url, {
-      folder: ws, extensionDevelopmentPath: ROOT, extensionTestsPath: path.join(SUITE_OUT, 'index'),
+      folder: ws,
+      extensionDevelopmentPath: ROOT,
+      extensionTestsPath: path.join(SUITE_OUT, 'index'),
     });
     log('(a) in-host mocha suite');
     const verbose = process.env.VERBOSE === '1';
-    const hostCode = await Promise.race([runHostSuite(browser, hostUrl, { timeoutMs: HOST_SUITE_TIMEOUT_MS, verbose, print }), server.crashed]);
+    const hostCode = await Promise.race([
+      runHostSuite(browser, hostUrl, { timeoutMs: HOST_SUITE_TIMEOUT_MS, verbose, print }),
+      server.crashed,
+    ]);
     log(`(a) in-host suite exit code ${hostCode}`);
 
     log('(b) UI tests');

@@ -24,7 +24,7 @@ function randomBf16Pattern(count) {
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   let s = 0x9e3779b9;
-  const rnd = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const rnd = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296;
   for (let i = 0; i < count; i++) {
     f[0] = (rnd() + rnd() + rnd() + rnd() - 2) * 0.035;
     out[i] = u[0] >>> 16;
@@ -37,7 +37,11 @@ function modelTensors(layers, H, ff, vocab, kvDim) {
   for (let i = 0; i < layers; i++) {
     const p = `model.layers.${i}.`;
     t.push([`${p}input_layernorm.weight`, [H]], [`${p}self_attn.q_proj.weight`, [H, H]], [`${p}self_attn.k_proj.weight`, [kvDim, H]]);
-    t.push([`${p}self_attn.v_proj.weight`, [kvDim, H]], [`${p}self_attn.o_proj.weight`, [H, H]], [`${p}post_attention_layernorm.weight`, [H]]);
+    t.push(
+      [`${p}self_attn.v_proj.weight`, [kvDim, H]],
+      [`${p}self_attn.o_proj.weight`, [H, H]],
+      [`${p}post_attention_layernorm.weight`, [H]],
+    );
     t.push([`${p}mlp.gate_proj.weight`, [ff, H]], [`${p}mlp.up_proj.weight`, [ff, H]], [`${p}mlp.down_proj.weight`, [H, ff]]);
   }
   t.push(['model.norm.weight', [H]], ['lm_head.weight', [vocab, H]]);

@@ -17,14 +17,28 @@ import type { CliIo } from '../io';
 import { positiveInt } from './run';
 
 const options = {
-  threads: { type: 'number', short: 't', value: '<n>', description: 'CPU threads for both (default: the physical cores, as llama.cpp counts them)' },
+  threads: {
+    type: 'number',
+    short: 't',
+    value: '<n>',
+    description: 'CPU threads for both (default: the physical cores, as llama.cpp counts them)',
+  },
   'n-prompt': { type: 'number', short: 'p', value: '<n>', description: `prompt tokens for pp (default ${BENCH_DEFAULTS.promptTokens})` },
   'n-gen': { type: 'number', short: 'n', value: '<n>', description: `generated tokens for tg (default ${BENCH_DEFAULTS.genTokens})` },
   reps: { type: 'number', short: 'r', value: '<n>', description: `repetitions per round (default ${BENCH_DEFAULTS.reps})` },
-  rounds: { type: 'number', value: '<n>', description: `alternating rounds; the best of each side counts (default ${BENCH_DEFAULTS.rounds})` },
+  rounds: {
+    type: 'number',
+    value: '<n>',
+    description: `alternating rounds; the best of each side counts (default ${BENCH_DEFAULTS.rounds})`,
+  },
   ubatch: { type: 'number', value: '<n>', description: `micro-batch for both (default ${BENCH_DEFAULTS.ubatch})` },
   artifact: { type: 'string', value: '<id>', description: 'the manifest artifact to measure' },
-  gpu: { type: 'string', value: 'auto|cuda|vulkan|metal|cpu', default: 'auto', description: 'node-llama-cpp\'s GPU choice (llama-bench uses what it was built with)' },
+  gpu: {
+    type: 'string',
+    value: 'auto|cuda|vulkan|metal|cpu',
+    default: 'auto',
+    description: "node-llama-cpp's GPU choice (llama-bench uses what it was built with)",
+  },
   json: { type: 'boolean', description: 'print one JSON document: {"pajamas":{"pp","tg"},"llamaBench":{"pp","tg"},"ratio":{"pp","tg"}}' },
 } as const;
 
@@ -33,7 +47,7 @@ const GPUS: readonly GpuChoice[] = ['auto', 'cuda', 'vulkan', 'metal', 'cpu'];
 export const benchCommand: Command = {
   name: 'bench',
   runsModels: true,
-  summary: 'Tokens per second through node-llama-cpp vs. llama.cpp\'s llama-bench on the same GGUF',
+  summary: "Tokens per second through node-llama-cpp vs. llama.cpp's llama-bench on the same GGUF",
   usage: '<manifest|folder|model.gguf> [--threads N] [--json] ...',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
@@ -41,7 +55,12 @@ export const benchCommand: Command = {
     const gpu = GPUS.find((g) => g === o.gpu);
     if (!gpu) throw new UsageError(`--gpu takes ${GPUS.join(', ')}; got "${o.gpu}"`);
     const job = io.job();
-    const plan = await planSession(onePositional(positionals, '<manifest|folder|file.gguf>'), { ...job, backend: 'gguf', artifact: o.artifact, gpu });
+    const plan = await planSession(onePositional(positionals, '<manifest|folder|file.gguf>'), {
+      ...job,
+      backend: 'gguf',
+      artifact: o.artifact,
+      gpu,
+    });
     const artifact = plan.choice.chosen?.artifact;
     if (!artifact) throw new UsageError(`nothing to measure: ${plan.choice.explanation}`);
     await checkArtifactFiles(plan.target, artifact, { ...job, verify: 'size' });

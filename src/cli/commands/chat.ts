@@ -36,7 +36,7 @@ function takeOverSigint(handler: () => void): () => void {
 export const chatCommand: Command = {
   name: 'chat',
   runsModels: true,
-  summary: 'Chat with a manifest\'s best-fitting artifact or a GGUF file (streaming; /reset, /exit)',
+  summary: "Chat with a manifest's best-fitting artifact or a GGUF file (streaming; /reset, /exit)",
   usage: '<manifest|folder|model.gguf> [--system "..."] [--temperature T] [--max-tokens N] ...',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
@@ -56,7 +56,11 @@ export const chatCommand: Command = {
   },
 };
 
-async function converse(session: RuntimeSession, generation: ReturnType<typeof generationFrom>, stop: AbortSignal | undefined): Promise<void> {
+async function converse(
+  session: RuntimeSession,
+  generation: ReturnType<typeof generationFrom>,
+  stop: AbortSignal | undefined,
+): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: interactive });
   rl.setPrompt('> ');
@@ -102,7 +106,11 @@ async function converse(session: RuntimeSession, generation: ReturnType<typeof g
   }
 }
 
-async function replyTo(session: RuntimeSession, text: string, gen: ReturnType<typeof generationFrom> & { signal: AbortSignal }): Promise<string> {
+async function replyTo(
+  session: RuntimeSession,
+  text: string,
+  gen: ReturnType<typeof generationFrom> & { signal: AbortSignal },
+): Promise<string> {
   const result = await session.chat(text, { ...gen, onToken: (piece) => process.stdout.write(piece) });
   process.stdout.write('\n');
   return result.stopReason;

@@ -13,9 +13,9 @@ import { parseTarget } from './plan';
 const options = {
   target: { type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
   out: { type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
-  text: { type: 'string', value: '<file>', description: 'evaluation text (default: the project\'s own)' },
+  text: { type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
   ctx: { type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
-  calibration: { type: 'string', value: '<file>', description: 'calibration text for the importance matrix (default: the project\'s own)' },
+  calibration: { type: 'string', value: '<file>', description: "calibration text for the importance matrix (default: the project's own)" },
   'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
   json: { type: 'boolean', description: 'print one JSON document: {"rows": [...]}' },
 } as const;

@@ -11,11 +11,16 @@ import { convertToGguf, isOutType, OUT_TYPES } from '../../core/convert';
 
 const options = {
   output: { type: 'string', short: 'o', value: '<file.gguf>', description: 'the GGUF file to write (replaced if it exists)' },
-  outtype: { type: 'string', value: '<type>', default: 'f16', description: `type of the weight matrices: ${Object.keys(OUT_TYPES).join(', ')} (norms, biases, routers stay f32)` },
+  outtype: {
+    type: 'string',
+    value: '<type>',
+    default: 'f16',
+    description: `type of the weight matrices: ${Object.keys(OUT_TYPES).join(', ')} (norms, biases, routers stay f32)`,
+  },
   'pre-tokenizer': {
     type: 'string',
     value: '<name>',
-    description: "llama.cpp pre-tokenizer name for a BPE tokenizer.json whose family is not recognised (e.g. llama-bpe, qwen2, gpt-4o)",
+    description: 'llama.cpp pre-tokenizer name for a BPE tokenizer.json whose family is not recognised (e.g. llama-bpe, qwen2, gpt-4o)',
   },
   'vocab-only': { type: 'boolean', description: 'write only the metadata and vocabulary (no weights needed), as llama.cpp --vocab-only' },
   json: { type: 'boolean', description: 'print one JSON document with the result' },
@@ -31,7 +36,11 @@ export const convertCommand: Command = {
     if (!o.output) throw new UsageError('missing -o <file.gguf>');
     const outType = (o.outtype ?? 'f16').toLowerCase();
     if (!isOutType(outType)) throw new UsageError(`--outtype must be one of ${Object.keys(OUT_TYPES).join(', ')}, got "${o.outtype}"`);
-    const result = await convertToGguf(onePositional(positionals, '<hf-dir>'), { outPath: o.output, outType, preTokenizer: o['pre-tokenizer'], vocabOnly: o['vocab-only'] }, io.job());
+    const result = await convertToGguf(
+      onePositional(positionals, '<hf-dir>'),
+      { outPath: o.output, outType, preTokenizer: o['pre-tokenizer'], vocabOnly: o['vocab-only'] },
+      io.job(),
+    );
     if (o.json) {
       io.json(result);
     } else {
@@ -43,4 +52,3 @@ export const convertCommand: Command = {
     return 0;
   },
 };
-

@@ -16,7 +16,7 @@ const options = {
 
 export const detectCommand: Command = {
   name: 'detect',
-  summary: 'Detect a model\'s architecture (folder, config.json, .gguf or Hub repo id)',
+  summary: "Detect a model's architecture (folder, config.json, .gguf or Hub repo id)",
   usage: '<model> [--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {

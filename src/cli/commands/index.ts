@@ -12,4 +12,16 @@ import { runCommand } from './run';
 import { toolsCommand } from './tools';
 import { verifyCommand } from './verify';
 
-export const COMMANDS: Command[] = [detectCommand, planCommand, convertCommand, quantizeCommand, compareCommand, evalCommand, runCommand, chatCommand, benchCommand, toolsCommand, verifyCommand];
+export const COMMANDS: Command[] = [
+  detectCommand,
+  planCommand,
+  convertCommand,
+  quantizeCommand,
+  compareCommand,
+  evalCommand,
+  runCommand,
+  chatCommand,
+  benchCommand,
+  toolsCommand,
+  verifyCommand,
+];

@@ -12,24 +12,40 @@ import { parseStrategy, parseTarget } from './plan';
 
 const options = {
   out: { type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
-  formats: { type: 'string', value: '<list>', description: 'comma-separated: gguf, mlx (default both; mlx is left out where it does not apply)' },
+  formats: {
+    type: 'string',
+    value: '<list>',
+    description: 'comma-separated: gguf, mlx (default both; mlx is left out where it does not apply)',
+  },
   targets: { type: 'string', value: '<list>', default: 'Q4_K_M', description: 'comma-separated GGUF targets: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
   strategy: { type: 'string', value: '<list>', default: 'pajamas', description: 'pajamas, naive, or both (comma-separated)' },
-  imatrix: { type: 'string', value: 'auto|off|<file>', default: 'auto', description: 'importance matrix: computed on calibration text, none, or a file' },
-  calibration: { type: 'string', value: '<file>', description: 'calibration text for --imatrix auto (default: the project\'s own)' },
+  imatrix: {
+    type: 'string',
+    value: 'auto|off|<file>',
+    default: 'auto',
+    description: 'importance matrix: computed on calibration text, none, or a file',
+  },
+  calibration: { type: 'string', value: '<file>', description: "calibration text for --imatrix auto (default: the project's own)" },
   'mlx-bits': { type: 'number', value: '<n>', description: 'MLX body bits (default 4)' },
   'mlx-group-size': { type: 'number', value: '<n>', description: 'MLX group size (default 64)' },
-  'eval-text': { type: 'string', value: '<file>', description: 'evaluation text (default: the project\'s own)' },
+  'eval-text': { type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
   eval: { type: 'boolean', default: true, description: 'evaluate perplexity and KL divergence against F16 (--no-eval to skip)' },
   ctx: { type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
-  gate: { type: 'boolean', default: true, description: 'fail (exit 5) when perplexity rises more than the threshold (--no-gate to report only)' },
+  gate: {
+    type: 'boolean',
+    default: true,
+    description: 'fail (exit 5) when perplexity rises more than the threshold (--no-gate to report only)',
+  },
   'gate-threshold': { type: 'number', value: '<pct>', description: 'allowed perplexity rise over F16 in percent (default 5)' },
   'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
   json: { type: 'boolean', description: 'print the manifest as one JSON document' },
 } as const;
 
 function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function parseFormats(value: string): OutputFormat[] {
@@ -43,7 +59,8 @@ function parseFormats(value: string): OutputFormat[] {
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'Quantize a model: detect, plan, GGUF (and MLX), evaluate, manifest.json',
-  usage: '<model> [-o <outdir>] [--formats gguf,mlx] [--targets Q4_K_M,...] [--strategy pajamas|naive] [--imatrix auto|off|<file>] [--json] ...',
+  usage:
+    '<model> [-o <outdir>] [--formats gguf,mlx] [--targets Q4_K_M,...] [--strategy pajamas|naive] [--imatrix auto|off|<file>] [--json] ...',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);

@@ -17,8 +17,13 @@ import type { CliIo } from '../io';
 export const sessionOptions = {
   artifact: { type: 'string', value: '<id>', description: 'run this artifact of the manifest instead of the best one that fits' },
   backend: { type: 'string', value: 'auto|gguf|mlx', default: 'auto', description: 'force a backend' },
-  'context-size': { type: 'number', value: '<n>', description: 'context length in tokens (default 4096, or the model\'s if shorter)' },
-  verify: { type: 'string', value: 'full|size', default: 'full', description: 'check artifact files by SHA-256 (remembered per file) or by size only' },
+  'context-size': { type: 'number', value: '<n>', description: "context length in tokens (default 4096, or the model's if shorter)" },
+  verify: {
+    type: 'string',
+    value: 'full|size',
+    default: 'full',
+    description: 'check artifact files by SHA-256 (remembered per file) or by size only',
+  },
   threads: { type: 'number', value: '<n>', description: 'CPU threads (default: the physical cores)' },
   gpu: { type: 'string', value: 'auto|cuda|vulkan|metal|cpu', default: 'auto', description: 'GGUF backend: GPU to use, or cpu' },
   system: { type: 'string', value: '<text>', description: 'system prompt' },
@@ -73,7 +78,8 @@ export function sessionOptionsFrom(o: ParsedOptions<typeof sessionOptions>, job:
 export function generationFrom(o: ParsedOptions<typeof generationOptions>) {
   if (o.temperature !== undefined && o.temperature < 0) throw new UsageError('--temperature must be 0 or more');
   const maxTokens = o['max-tokens'];
-  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 0)) throw new UsageError('--max-tokens needs a whole number, 0 or more');
+  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 0))
+    throw new UsageError('--max-tokens needs a whole number, 0 or more');
   return { maxTokens, temperature: o.temperature, seed: o.seed, stop: o.stop !== undefined ? [o.stop] : undefined };
 }
 
@@ -85,7 +91,7 @@ export function describeSession(session: RuntimeSession): string {
 export const runCommand: Command = {
   name: 'run',
   runsModels: true,
-  summary: 'Generate one reply to a prompt with a manifest\'s best-fitting artifact or a GGUF file',
+  summary: "Generate one reply to a prompt with a manifest's best-fitting artifact or a GGUF file",
   usage: '<manifest|folder|model.gguf> -p "prompt" [--max-tokens N] [--temperature T] [--seed S] [--raw] [--json] ...',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
@@ -94,7 +100,10 @@ export const runCommand: Command = {
     if (o.raw && o.chat) throw new UsageError('--raw and --chat exclude each other');
     const job = io.job();
     const generation = generationFrom(o);
-    const session = await openSession(onePositional(positionals, '<manifest|folder|file.gguf>'), sessionOptionsFrom(o, { ...job, log: job.log }));
+    const session = await openSession(
+      onePositional(positionals, '<manifest|folder|file.gguf>'),
+      sessionOptionsFrom(o, { ...job, log: job.log }),
+    );
     let result: GenerateResult;
     try {
       io.log(describeSession(session));
@@ -105,7 +114,14 @@ export const runCommand: Command = {
     } finally {
       await session.close();
     }
-    if (o.json) io.json({ text: result.text, stopReason: result.stopReason, tokens: result.tokens, artifact: session.info.artifactId, backend: session.info.backend });
+    if (o.json)
+      io.json({
+        text: result.text,
+        stopReason: result.stopReason,
+        tokens: result.tokens,
+        artifact: session.info.artifactId,
+        backend: session.info.backend,
+      });
     else process.stdout.write('\n');
     if (result.stopReason === 'cancelled') throw new CancelledError('stopped');
     return 0;

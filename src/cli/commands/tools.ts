@@ -12,7 +12,11 @@ const options = {
   build: { type: 'boolean', description: 'build the tools into the cache if they are not built yet' },
   rebuild: { type: 'boolean', description: 'build them again even if the cache holds a complete build' },
   wait: { type: 'boolean', default: true, description: 'wait when another process is building them (--no-wait: fail at once)' },
-  'llama-bin-dir': { type: 'string', value: '<dir>', description: 'use llama.cpp binaries from this directory (default: PAJAMAS_LLAMA_BIN_DIR)' },
+  'llama-bin-dir': {
+    type: 'string',
+    value: '<dir>',
+    description: 'use llama.cpp binaries from this directory (default: PAJAMAS_LLAMA_BIN_DIR)',
+  },
   json: { type: 'boolean', description: 'print one JSON document: {"release", "tools": {name: path}, ...}' },
 } as const;
 
@@ -42,10 +46,28 @@ export const toolsCommand: Command = {
 function toJson(status: LlamaToolsStatus): Record<string, unknown> {
   if (status.available) {
     const t: LlamaTools = status.tools;
-    return { release: t.release, tools: t.tools, built: true, commit: t.commit, source: t.source, binDir: t.binDir, flavour: t.flavour, warnings: t.warnings };
+    return {
+      release: t.release,
+      tools: t.tools,
+      built: true,
+      commit: t.commit,
+      source: t.source,
+      binDir: t.binDir,
+      flavour: t.flavour,
+      warnings: t.warnings,
+    };
   }
   const tools = Object.fromEntries(LLAMA_TOOLS.map((name) => [name, null]));
-  return { release: status.release, tools, built: false, commit: status.commit, source: 'cache', binDir: null, flavour: status.flavour, reason: status.reason };
+  return {
+    release: status.release,
+    tools,
+    built: false,
+    commit: status.commit,
+    source: 'cache',
+    binDir: null,
+    flavour: status.flavour,
+    reason: status.reason,
+  };
 }
 
 export function formatStatus(status: LlamaToolsStatus): string {

@@ -11,7 +11,7 @@ const options = {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'Check a manifest against its schema and re-check every artifact\'s size and sha256',
+  summary: "Check a manifest against its schema and re-check every artifact's size and sha256",
   usage: '<manifest.json|folder> [--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
@@ -22,7 +22,9 @@ export const verifyCommand: Command = {
       io.json({ manifest: report.manifestPath, filesChecked: report.filesChecked, ok, problems: report.problems });
     } else {
       for (const p of report.problems) io.out(`FAIL ${p.subject}: ${p.file}: ${p.message}`);
-      io.out(`${report.manifestPath}: ${report.filesChecked} file(s) checked, ${ok ? 'all match' : `${report.problems.length} problem(s)`}`);
+      io.out(
+        `${report.manifestPath}: ${report.filesChecked} file(s) checked, ${ok ? 'all match' : `${report.problems.length} problem(s)`}`,
+      );
     }
     if (!ok) throw new FormatError(`${report.problems.length} artifact file(s) do not match the manifest`, { path: report.manifestPath });
     return 0;

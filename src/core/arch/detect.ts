@@ -36,7 +36,9 @@ export async function detectArchitecture(input: string, opts: DetectOptions = {}
   const info = await stat(input).catch(() => undefined);
   if (!info) {
     if (isHubRepoId(input)) return detectFromHub(input, opts);
-    throw new UsageError(`no such file or folder: ${input}; pass a model folder, a config.json, a .gguf file or a Hub repo id (owner/name)`);
+    throw new UsageError(
+      `no such file or folder: ${input}; pass a model folder, a config.json, a .gguf file or a Hub repo id (owner/name)`,
+    );
   }
   if (info.isDirectory()) return detectFolder(input, opts);
   if (input.toLowerCase().endsWith('.gguf')) return detectFromGguf(await readGgufHeader(input), input);
@@ -44,7 +46,8 @@ export async function detectArchitecture(input: string, opts: DetectOptions = {}
     const config = await readConfigJson(input);
     // A model folder's own config.json stands for the folder (weights included when present).
     const dir = path.dirname(input);
-    if (path.basename(input) === 'config.json' && hasSafetensorsWeights(dir)) return withWeights(detectFromConfig(config, input), config, dir, opts);
+    if (path.basename(input) === 'config.json' && hasSafetensorsWeights(dir))
+      return withWeights(detectFromConfig(config, input), config, dir, opts);
     return detectFromConfig(config, input);
   }
   throw new UsageError(`${input} is not a model folder, config.json or .gguf file`);
@@ -55,7 +58,10 @@ async function detectFolder(dir: string, opts: DetectOptions): Promise<Architect
   if (!existsSync(configPath)) {
     const ggufs = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.gguf') && !f.toLowerCase().startsWith('mmproj'));
     if (ggufs.length === 1) return detectFromGguf(await readGgufHeader(path.join(dir, ggufs[0]!)), dir);
-    const hint = ggufs.length > 1 ? `it has ${ggufs.length} .gguf files; pass one of them` : 'pass a Hugging Face model folder, a config.json or a .gguf file';
+    const hint =
+      ggufs.length > 1
+        ? `it has ${ggufs.length} .gguf files; pass one of them`
+        : 'pass a Hugging Face model folder, a config.json or a .gguf file';
     throw new FailureError(`${dir} has no config.json; ${hint}`, { path: dir });
   }
   const config = await readConfigJson(configPath);
@@ -73,7 +79,9 @@ async function withWeights(info: ArchitectureInfo, config: HfConfig, dir: string
   const drift = computed > 0 ? Math.abs(counted.parameters.total - computed) / computed : 0;
   // A large gap means the weights and the config disagree (or the config's structure was misread).
   if (drift > 0.03) {
-    warnings.push(`the weights hold ${counted.parameters.total} parameters but the config implies ${computed}; the weights' count is reported`);
+    warnings.push(
+      `the weights hold ${counted.parameters.total} parameters but the config implies ${computed}; the weights' count is reported`,
+    );
   }
   return { ...info, parameters: counted.parameters, parametersSource: 'weights', warnings };
 }
@@ -101,7 +109,10 @@ async function fetchHubConfig(repo: string, opts: DetectOptions): Promise<string
     const why = error instanceof Error ? error.message : String(error);
     const status = (error as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number') {
-      throw new FailureError(`the Hugging Face Hub answered ${status} for ${repo}/config.json: ${why} (check the repo id; gated repos need HF_TOKEN)`, { repo, status });
+      throw new FailureError(
+        `the Hugging Face Hub answered ${status} for ${repo}/config.json: ${why} (check the repo id; gated repos need HF_TOKEN)`,
+        { repo, status },
+      );
     }
     throw new FailureError(
       `could not fetch ${repo}/config.json from the Hugging Face Hub (${why}); the Hub may be unreachable (offline?): pass a local model folder instead`,
@@ -109,6 +120,10 @@ async function fetchHubConfig(repo: string, opts: DetectOptions): Promise<string
       { cause: error },
     );
   }
-  if (!blob) throw new FailureError(`${repo} has no config.json on the Hugging Face Hub (wrong repo id, or a private/gated repo without HF_TOKEN?)`, { repo });
+  if (!blob)
+    throw new FailureError(
+      `${repo} has no config.json on the Hugging Face Hub (wrong repo id, or a private/gated repo without HF_TOKEN?)`,
+      { repo },
+    );
   return blob.text();
 }

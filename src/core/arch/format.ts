@@ -18,7 +18,10 @@ export function formatArchitecture(info: ArchitectureInfo): string {
   if (info.mla) {
     const m = info.mla;
     const q = m.qLoraRank === null ? 'direct queries' : `q_lora ${m.qLoraRank}`;
-    add('MLA', `kv_lora ${m.kvLoraRank}, ${q}, head dim ${info.headDim} (${m.qkNopeHeadDim} nope + ${m.qkRopeHeadDim} rope), v ${m.vHeadDim}`);
+    add(
+      'MLA',
+      `kv_lora ${m.kvLoraRank}, ${q}, head dim ${info.headDim} (${m.qkNopeHeadDim} nope + ${m.qkRopeHeadDim} rope), v ${m.vHeadDim}`,
+    );
   }
   add('Layers', info.numLayers);
   if (info.attentionPattern !== 'uniform' || new Set(info.layerTypes).size > 1) add('Layer mix', layerMix(info.layerTypes));
@@ -74,7 +77,7 @@ function layerMix(types: readonly LayerKind[]): string {
 /** "0-2", "0, 5, 7-9". */
 function formatLayerList(layers: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < layers.length; ) {
+  for (let i = 0; i < layers.length;) {
     let j = i;
     while (j + 1 < layers.length && layers[j + 1] === layers[j]! + 1) j++;
     parts.push(i === j ? String(layers[i]) : `${layers[i]}-${layers[j]}`);

@@ -8,15 +8,7 @@ import { FormatError } from '../errors';
 import type { HfConfig, JsonObject } from '../hf/config';
 import { isJsonObject } from '../hf/config';
 import { languageConfig } from './class-defaults';
-import {
-  boolField,
-  countField,
-  numberField,
-  objectField,
-  positiveInt,
-  stringArrayField,
-  stringField,
-} from './config-fields';
+import { boolField, countField, numberField, objectField, positiveInt, stringArrayField, stringField } from './config-fields';
 import { impliedTensors } from './implied-tensors';
 import { detectLayerLayout } from './layers';
 import { type ModelTypeTraits, resolveTraits } from './model-types';
@@ -111,16 +103,21 @@ function readDimensions(config: HfConfig, source: string, traits: ModelTypeTrait
   const required = (what: string, keys: string[]): number => {
     const v = positiveInt(config, keys);
     if (v === undefined) {
-      throw new FormatError(`config.json has no ${what} (looked for ${keys.join(', ')}); is this a language model's config?`, { path: source });
+      throw new FormatError(`config.json has no ${what} (looked for ${keys.join(', ')}); is this a language model's config?`, {
+        path: source,
+      });
     }
     return v;
   };
   const hiddenSize = required('hidden size', HIDDEN_KEYS);
   const numLayers = required('layer count', LAYER_KEYS);
-  const numAttentionHeads = traits.ssmOnly ? 0 : (positiveInt(config, HEAD_KEYS) ?? headsFromHeadDim(config, hiddenSize, warnings) ?? required('attention head count', HEAD_KEYS));
+  const numAttentionHeads = traits.ssmOnly
+    ? 0
+    : (positiveInt(config, HEAD_KEYS) ?? headsFromHeadDim(config, hiddenSize, warnings) ?? required('attention head count', HEAD_KEYS));
   if (traits.ssmOnly) warnings.push('a pure state-space model: no attention layers');
   const contextLength = positiveInt(config, CONTEXT_KEYS) ?? 0;
-  if (contextLength === 0 && !traits.ssmOnly) warnings.push(`no context length in the config (looked for ${CONTEXT_KEYS.slice(0, 4).join(', ')}...); reported as 0`);
+  if (contextLength === 0 && !traits.ssmOnly)
+    warnings.push(`no context length in the config (looked for ${CONTEXT_KEYS.slice(0, 4).join(', ')}...); reported as 0`);
   const vocabSize = positiveInt(config, VOCAB_KEYS) ?? 0;
   if (vocabSize === 0) warnings.push('no vocab_size in the config; embeddings are not counted');
   return { numLayers, hiddenSize, numAttentionHeads, contextLength, vocabSize };
@@ -179,7 +176,10 @@ function attentionKind(mla: MlaInfo | null, heads: number, kvHeads: number | nul
 function readTied(config: HfConfig, modelType: string, traits: ModelTypeTraits, warnings: string[]): boolean {
   const explicit = boolField(config, ['tie_word_embeddings', 'tie_embeddings']);
   if (explicit !== undefined) return explicit;
-  if (!traits.known) warnings.push(`no tie_word_embeddings in the config of unknown type "${modelType}"; assumed ${traits.tiedDefault} (the transformers default)`);
+  if (!traits.known)
+    warnings.push(
+      `no tie_word_embeddings in the config of unknown type "${modelType}"; assumed ${traits.tiedDefault} (the transformers default)`,
+    );
   return traits.tiedDefault;
 }
 
@@ -240,7 +240,9 @@ function noteUnknownType(config: HfConfig, modelType: string, traits: ModelTypeT
 
 function noteExcludedParts(config: HfConfig, text: HfConfig, warnings: string[]): void {
   if (isJsonObject(config.vision_config) || isJsonObject(config.audio_config)) {
-    warnings.push(`multimodal model (${String(config.model_type ?? 'wrapper')}): the language model is described; vision/audio towers are not counted`);
+    warnings.push(
+      `multimodal model (${String(config.model_type ?? 'wrapper')}): the language model is described; vision/audio towers are not counted`,
+    );
   }
   const mtp = countField(text, MTP_KEYS) ?? 0;
   if (mtp > 0) warnings.push(`${mtp} multi-token-prediction layer(s) are not counted (not part of the language model)`);

@@ -87,9 +87,14 @@ export function detectFromGguf(file: GgufFile, source: string): ArchitectureInfo
 
 function modelArchitecture(file: GgufFile): string {
   const arch = ggufString(file, 'general.architecture');
-  if (arch === 'clip') throw new UnsupportedError(`${file.path} is a vision projector (mmproj) GGUF, not a language model; pass the model's GGUF`);
-  if (ggufString(file, 'general.type') === 'adapter') throw new UnsupportedError(`${file.path} is a LoRA adapter GGUF, not a model; pass the base model's GGUF`);
-  if (!arch) throw new FormatError('no general.architecture in the GGUF metadata; is this a model file (not an mmproj or LoRA)?', { path: file.path });
+  if (arch === 'clip')
+    throw new UnsupportedError(`${file.path} is a vision projector (mmproj) GGUF, not a language model; pass the model's GGUF`);
+  if (ggufString(file, 'general.type') === 'adapter')
+    throw new UnsupportedError(`${file.path} is a LoRA adapter GGUF, not a model; pass the base model's GGUF`);
+  if (!arch)
+    throw new FormatError('no general.architecture in the GGUF metadata; is this a model file (not an mmproj or LoRA)?', {
+      path: file.path,
+    });
   return arch;
 }
 
@@ -145,7 +150,13 @@ function readMla(file: GgufFile, key: (k: string) => string): MlaInfo | null {
   // Newer files give the decompressed head sizes in *_mla keys; older ones in key/value_length.
   const qk = ggufNumber(file, key('attention.key_length_mla')) ?? ggufNumber(file, key('attention.key_length')) ?? rope;
   const v = ggufNumber(file, key('attention.value_length_mla')) ?? ggufNumber(file, key('attention.value_length')) ?? qk - rope;
-  return { qLoraRank: ggufNumber(file, key('attention.q_lora_rank')) || null, kvLoraRank, qkNopeHeadDim: qk - rope, qkRopeHeadDim: rope, vHeadDim: v };
+  return {
+    qLoraRank: ggufNumber(file, key('attention.q_lora_rank')) || null,
+    kvLoraRank,
+    qkNopeHeadDim: qk - rope,
+    qkRopeHeadDim: rope,
+    vHeadDim: v,
+  };
 }
 
 function attentionKind(mla: MlaInfo | null, heads: number, kvHeads: number | null): AttentionKind {
@@ -205,7 +216,9 @@ function readMoe(file: GgufFile, key: (k: string) => string, n: number, warnings
   const down = file.tensors.find((t) => /^blk\.\d+\.ffn_down_exps\.weight$/.test(t.name));
   const sharedDown = file.tensors.find((t) => /^blk\.\d+\.ffn_down_shexp\.weight$/.test(t.name));
   const sharedCount = ggufNumber(file, key('expert_shared_count')) ?? (sharedDown ? 1 : 0);
-  const expertLayers = new Set(file.tensors.filter((t) => /ffn_(gate_|up_|down_|gate_up_)?exps\.weight$/.test(t.name)).map((t) => layerOf(t.name)));
+  const expertLayers = new Set(
+    file.tensors.filter((t) => /ffn_(gate_|up_|down_|gate_up_)?exps\.weight$/.test(t.name)).map((t) => layerOf(t.name)),
+  );
   const denseLayers = Array.from({ length: n }, (_, i) => i).filter(
     (i) => !expertLayers.has(i) && file.tensors.some((t) => t.name === `blk.${i}.ffn_down.weight`),
   );

@@ -86,9 +86,14 @@ const DEFAULT_MAMBA_EXPAND = 2;
 
 function mamba2(b: TensorList, i: number, H: number, config: HfConfig, ssmOnly: boolean): void {
   // A pure Mamba-2 config names its SSM heads plainly (num_heads, head_dim); in a hybrid those are attention's.
-  const headDim = positiveInt(config, ssmOnly ? ['mamba_head_dim', 'mamba_d_head', 'head_dim'] : ['mamba_head_dim', 'mamba_d_head']) ?? DEFAULT_MAMBA2_HEAD_DIM;
+  const headDim =
+    positiveInt(config, ssmOnly ? ['mamba_head_dim', 'mamba_d_head', 'head_dim'] : ['mamba_head_dim', 'mamba_d_head']) ??
+    DEFAULT_MAMBA2_HEAD_DIM;
   const expand = numberField(config, ['mamba_expand', 'expand']) ?? DEFAULT_MAMBA_EXPAND;
-  const givenHeads = positiveInt(config, ssmOnly ? ['mamba_num_heads', 'mamba_n_heads', 'num_heads'] : ['mamba_num_heads', 'mamba_n_heads']);
+  const givenHeads = positiveInt(
+    config,
+    ssmOnly ? ['mamba_num_heads', 'mamba_n_heads', 'num_heads'] : ['mamba_num_heads', 'mamba_n_heads'],
+  );
   const inner = positiveInt(config, ['mamba_d_ssm', 'd_inner']) ?? (givenHeads ? givenHeads * headDim : Math.round(expand * H));
   const heads = givenHeads ?? inner / headDim;
   const groups = positiveInt(config, ['n_groups', 'mamba_n_groups']) ?? 1;

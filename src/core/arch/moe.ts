@@ -142,7 +142,15 @@ function ffnKindOf(config: HfConfig, i: number, hybridPattern: string | null, is
 
 /** Width of the dense FFN: Llama 4's intermediate_size_mlp, else intermediate_size and its aliases. */
 function denseIntermediateSize(config: HfConfig, modelType: string, hiddenSize: number): number {
-  const explicit = positiveInt(config, ['intermediate_size_mlp', 'intermediate_size', 'n_inner', 'ffn_hidden_size', 'ffn_dim', 'd_ff', 'block_ff_dim']);
+  const explicit = positiveInt(config, [
+    'intermediate_size_mlp',
+    'intermediate_size',
+    'n_inner',
+    'ffn_hidden_size',
+    'ffn_dim',
+    'd_ff',
+    'block_ff_dim',
+  ]);
   if (modelType === 'lfm2' || modelType === 'lfm2_moe') return lfm2FeedForward(config, explicit ?? 4 * hiddenSize);
   if (explicit !== undefined) return explicit;
   const ratio = numberField(config, ['expansion_ratio']);
@@ -160,4 +168,3 @@ function lfm2FeedForward(config: HfConfig, width: number): number {
   const multipleOf = positiveInt(config, ['block_multiple_of']) ?? 256;
   return multipleOf * Math.ceil(ff / multipleOf);
 }
-

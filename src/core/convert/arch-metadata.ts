@@ -7,7 +7,7 @@ import { UnsupportedError } from '../errors';
 import type { ArchSpec } from './arch-specs';
 import { phi3PartialRotary } from './extra-tensors';
 import type { Hparams } from './hparams';
-import { KvBuilder } from './kv';
+import { type KvBuilder } from './kv';
 
 /** Writes the hyperparameters of `spec`'s architecture into `kv`. */
 export function writeArchMetadata(kv: KvBuilder, spec: ArchSpec, h: Hparams, nVocab: number): void {
@@ -94,7 +94,9 @@ function ropeScaling(kv: KvBuilder, h: Hparams): void {
     case 'default':
       return;
     default:
-      throw new UnsupportedError(`rope scaling type "${type}" is not supported by the converter (supported: linear, yarn, llama3, longrope)`);
+      throw new UnsupportedError(
+        `rope scaling type "${type}" is not supported by the converter (supported: linear, yarn, llama3, longrope)`,
+      );
   }
 }
 
@@ -143,7 +145,8 @@ function gemma3SlidingPeriod(h: Hparams): number | undefined {
   if (firstFull < 0) return 0;
   const period = firstFull + 1;
   const regular = types.every((t, i) => (t === 'full_attention') === (i % period === period - 1));
-  if (!regular) throw new UnsupportedError(`gemma3 layer_types ${JSON.stringify(types)} do not follow a fixed period, which llama.cpp needs`);
+  if (!regular)
+    throw new UnsupportedError(`gemma3 layer_types ${JSON.stringify(types)} do not follow a fixed period, which llama.cpp needs`);
   return period;
 }
 
@@ -151,7 +154,10 @@ function phi3(kv: KvBuilder, h: Hparams): void {
   const nEmbd = h.hiddenSize;
   const nHead = h.numHeads;
   const rope = h.rope;
-  const origCtx = typeof rope.params.original_max_position_embeddings === 'number' ? rope.params.original_max_position_embeddings : h.num('original_max_position_embeddings');
+  const origCtx =
+    typeof rope.params.original_max_position_embeddings === 'number'
+      ? rope.params.original_max_position_embeddings
+      : h.num('original_max_position_embeddings');
   kv.u32(kv.key('context_length'), h.int(['n_positions', 'max_position_embeddings']));
   if (origCtx !== undefined) kv.u32(kv.key('rope.scaling.original_context_length'), origCtx);
   kv.u32(kv.key('embedding_length'), nEmbd);
@@ -167,7 +173,8 @@ function phi3(kv: KvBuilder, h: Hparams): void {
   if (Array.isArray(long) && long.length && origCtx) {
     const scale = h.int(['n_positions', 'max_position_embeddings']) / origCtx;
     const type = (rope.type ?? '').toLowerCase();
-    const attnFactor = type === 'yarn' ? (scale > 1 ? 0.1 * Math.log(scale) + 1 : 1) : scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(origCtx)) : 1;
+    const attnFactor =
+      type === 'yarn' ? (scale > 1 ? 0.1 * Math.log(scale) + 1 : 1) : scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(origCtx)) : 1;
     kv.f32(kv.key('rope.scaling.attn_factor'), attnFactor);
   }
 }

@@ -77,7 +77,9 @@ const LLAMA: ArchSpec = {
     ...DENSE_MLP,
     'block_sparse_moe.gate': 'ffn_gate_inp',
   },
-  experts: { perExpert: { 'block_sparse_moe.w1': 'ffn_gate_exps', 'block_sparse_moe.w2': 'ffn_down_exps', 'block_sparse_moe.w3': 'ffn_up_exps' } },
+  experts: {
+    perExpert: { 'block_sparse_moe.w1': 'ffn_gate_exps', 'block_sparse_moe.w2': 'ffn_down_exps', 'block_sparse_moe.w3': 'ffn_up_exps' },
+  },
   ropePermute: true,
   requiredLayer: (h) => [...ATTN_REQUIRED, 'ffn_norm', ...(isMoe(h) ? MOE_REQUIRED : DENSE_REQUIRED)],
 };
@@ -126,7 +128,12 @@ const QWEN2MOE: ArchSpec = {
   experts: QWEN_EXPERTS,
   ropePermute: false,
   checkConfig: checkQwenMoeLayers,
-  requiredLayer: (h) => [...ATTN_REQUIRED, 'ffn_norm', ...MOE_REQUIRED, ...((h.num('shared_expert_intermediate_size') ?? 0) > 0 ? ['ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp'] : [])],
+  requiredLayer: (h) => [
+    ...ATTN_REQUIRED,
+    'ffn_norm',
+    ...MOE_REQUIRED,
+    ...((h.num('shared_expert_intermediate_size') ?? 0) > 0 ? ['ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp'] : []),
+  ],
 };
 
 const QWEN3MOE: ArchSpec = {

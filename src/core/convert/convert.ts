@@ -59,17 +59,29 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
   const configPath = path.join(dir, 'config.json');
   if (!existsSync(configPath)) throw new FormatError('no config.json: pass a Hugging Face model folder', { path: dir });
   const config = await readConfigJson(configPath);
-  const plan = options.vocabOnly ? planVocabOnly(config, configPath) : planTensors(config, await openSafetensorsModel(dir), outType, configPath);
+  const plan = options.vocabOnly
+    ? planVocabOnly(config, configPath)
+    : planTensors(config, await openSafetensorsModel(dir), outType, configPath);
   for (const r of plan.recipes) checkSourceDtype(r);
   const warnings = configWarnings(plan);
   for (const w of warnings) log(`warning: ${w}`);
-  if (plan.dropped.length) log(`left out ${plan.dropped.length} tensor(s) llama.cpp does not use, e.g. ${plan.dropped.slice(0, 3).join(', ')}`);
+  if (plan.dropped.length)
+    log(`left out ${plan.dropped.length} tensor(s) llama.cpp does not use, e.g. ${plan.dropped.slice(0, 3).join(', ')}`);
   if (!hasTokenizer(dir)) {
-    throw new FormatError('no tokenizer: the folder needs tokenizer.model or tokenizer.json (copy them from the original model repository)', { path: dir });
+    throw new FormatError(
+      'no tokenizer: the folder needs tokenizer.model or tokenizer.json (copy them from the original model repository)',
+      { path: dir },
+    );
   }
   const vocab = await loadGgufVocab(dir, { nVocab: plan.nVocab, config, preTokenizer: options.preTokenizer, log });
   log(`vocabulary: ${vocab.description}, ${vocab.tokens.length} tokens`);
-  const metadata = buildMetadata({ plan, vocab, outType, name: path.basename(dir), generationConfig: await readGenerationConfig(dir, log) });
+  const metadata = buildMetadata({
+    plan,
+    vocab,
+    outType,
+    name: path.basename(dir),
+    generationConfig: await readGenerationConfig(dir, log),
+  });
   throwIfCancelled(job.signal);
 
   await fsp.mkdir(path.dirname(path.resolve(options.outPath)), { recursive: true });
@@ -108,7 +120,14 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
   }
 }
 
-async function writeAllTensors(plan: TensorPlan, writer: GgufOutput, files: SourceFiles, buffers: Buffers, total: number, job: JobOptions): Promise<void> {
+async function writeAllTensors(
+  plan: TensorPlan,
+  writer: GgufOutput,
+  files: SourceFiles,
+  buffers: Buffers,
+  total: number,
+  job: JobOptions,
+): Promise<void> {
   let done = 0;
   let lastReport = 0;
   const report = (message: string, force = false): void => {
@@ -154,10 +173,14 @@ function configWarnings(plan: TensorPlan): string[] {
   const out: string[] = [];
   const norm = h.bool('norm_topk_prob');
   if (plan.spec.ggufArch === 'qwen3moe' && norm === false) {
-    out.push('norm_topk_prob is false, but llama.cpp\'s qwen3moe always renormalises the top-k expert weights; outputs will differ from transformers');
+    out.push(
+      "norm_topk_prob is false, but llama.cpp's qwen3moe always renormalises the top-k expert weights; outputs will differ from transformers",
+    );
   }
   if (plan.spec.ggufArch === 'qwen2moe' && norm === true) {
-    out.push('norm_topk_prob is true, but llama.cpp\'s qwen2moe never renormalises the top-k expert weights; outputs will differ from transformers');
+    out.push(
+      "norm_topk_prob is true, but llama.cpp's qwen2moe never renormalises the top-k expert weights; outputs will differ from transformers",
+    );
   }
   const scalar = h.num('query_pre_attn_scalar');
   if ((plan.spec.ggufArch === 'gemma2' || plan.spec.ggufArch === 'gemma3') && scalar !== undefined) {
@@ -165,7 +188,10 @@ function configWarnings(plan: TensorPlan): string[] {
     // the 27B models (recognised by their layer count).
     const is27b = h.numLayers === (plan.spec.ggufArch === 'gemma2' ? 46 : 62);
     const used = is27b ? h.hiddenSize / h.numHeads : h.headDim;
-    if (scalar !== used) out.push(`query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`);
+    if (scalar !== used)
+      out.push(
+        `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`,
+      );
   }
   return out;
 }

@@ -71,7 +71,16 @@ export class GgufOutput {
     const tempPath = tempPathFor(finalPath);
     const plain = await fsp.open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
     const direct = await openDirect(tempPath, opts.stageBuffers);
-    const out = new GgufOutput(finalPath, tempPath, plain, direct?.handle, tensors, alignment, opts.signal, opts.switchBytesPerSecond ?? DIRECT_SWITCH_BYTES_PER_S);
+    const out = new GgufOutput(
+      finalPath,
+      tempPath,
+      plain,
+      direct?.handle,
+      tensors,
+      alignment,
+      opts.signal,
+      opts.switchBytesPerSecond ?? DIRECT_SWITCH_BYTES_PER_S,
+    );
     const buffers = direct?.buffers ?? usableStages(opts.stageBuffers) ?? [0, 1].map(() => new Uint8Array(STAGE_BYTES));
     out.stages = buffers.map((buf) => ({ buf, used: 0, pending: undefined }));
     await out.guard(async () => {
@@ -97,8 +106,10 @@ export class GgufOutput {
 
   private expect(name: string, n: number): DeclaredOutputTensor {
     const t = this.tensors[this.index];
-    if (!t || t.name !== name) throw new FailureError(`${this.finalPath}: tensor "${name}" written out of order (expected "${t?.name ?? 'nothing'}")`);
-    if (this.tensorBytes + n > t.byteLength) throw new FailureError(`${this.finalPath}: tensor "${name}" got more than its ${t.byteLength} bytes`);
+    if (!t || t.name !== name)
+      throw new FailureError(`${this.finalPath}: tensor "${name}" written out of order (expected "${t?.name ?? 'nothing'}")`);
+    if (this.tensorBytes + n > t.byteLength)
+      throw new FailureError(`${this.finalPath}: tensor "${name}" got more than its ${t.byteLength} bytes`);
     return t;
   }
 
@@ -145,7 +156,8 @@ export class GgufOutput {
   /** Writes what is left, checks every tensor was written and renames the file into place. */
   async finish(): Promise<{ path: string; bytes: number; sha256: string }> {
     await this.guard(async () => {
-      if (this.index < this.tensors.length) throw new FailureError(`${this.finalPath}: tensor "${this.tensors[this.index]!.name}" and later ones were not written`);
+      if (this.index < this.tensors.length)
+        throw new FailureError(`${this.finalPath}: tensor "${this.tensors[this.index]!.name}" and later ones were not written`);
       await this.flushAll();
       await this.plain.truncate(this.position);
       await this.closeHandles();
@@ -250,7 +262,10 @@ async function writeAll(handle: FileHandle, buf: Uint8Array, length: number, pos
  * alignment is found by probing: a one-block O_DIRECT write succeeds only from an aligned address
  * (EINVAL otherwise); the probe's zeros at offset 0 are overwritten by the header.
  */
-async function openDirect(path: string, donated: readonly Uint8Array[] | undefined): Promise<{ handle: FileHandle; buffers: Uint8Array[] } | undefined> {
+async function openDirect(
+  path: string,
+  donated: readonly Uint8Array[] | undefined,
+): Promise<{ handle: FileHandle; buffers: Uint8Array[] } | undefined> {
   if (!constants.O_DIRECT) return undefined;
   let handle: FileHandle | undefined;
   try {

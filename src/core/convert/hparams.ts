@@ -95,7 +95,9 @@ export class Hparams {
     const type = full.rope_type ?? full.type;
     const theta = typeof full.rope_theta === 'number' ? full.rope_theta : this.num(['rope_theta', 'rotary_emb_base']);
     const localTheta =
-      typeof sliding?.rope_theta === 'number' ? sliding.rope_theta : this.num(['rope_local_base_freq', 'local_rope_theta', 'swa_rope_theta']);
+      typeof sliding?.rope_theta === 'number'
+        ? sliding.rope_theta
+        : this.num(['rope_local_base_freq', 'local_rope_theta', 'swa_rope_theta']);
     return { params: full, type: typeof type === 'string' ? type : undefined, theta, localTheta };
   }
 }

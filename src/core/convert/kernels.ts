@@ -7,7 +7,15 @@
  * core, against ~0.35 G/s for the table alone.
  */
 import type { GgmlTypeName } from '../formats/ggml-types';
-import { bf16BitsToF16Bits, bf16ToF32Array, f16BitsToF32Bits, f32BitsToBf16Bits, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../formats/float';
+import {
+  bf16BitsToF16Bits,
+  bf16ToF32Array,
+  f16BitsToF32Bits,
+  f32BitsToBf16Bits,
+  f16ToF32Array,
+  f32ToBf16Array,
+  f32ToF16Array,
+} from '../formats/float';
 import type { SafetensorsDtype } from '../formats/safetensors';
 
 /** Source dtypes the converter reads. */
@@ -115,8 +123,7 @@ export function convertElements(
   if (dtype === type) return false;
   if (dtype === 'BF16' && type === 'F16') {
     if (!simdBf16ToF16?.(src, dst, elements)) bf16ToF16Fast(view16(src, elements), view16(dst, elements));
-  }
-  else if (dtype === 'F16' && type === 'BF16') {
+  } else if (dtype === 'F16' && type === 'BF16') {
     const table = f16Table();
     const s = view16(src, elements);
     const d = view16(dst, elements);

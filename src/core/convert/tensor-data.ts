@@ -124,7 +124,9 @@ function chunksOf(r: TensorRecipe): Chunk[] {
     if (heads) {
       const headRows = segment.rows / heads;
       if (!Number.isInteger(headRows) || headRows % 2 !== 0) {
-        throw new FormatError(`${segment.rows} rows do not split into ${heads} rotary heads of an even size`, { tensor: segment.tensor.name });
+        throw new FormatError(`${segment.rows} rows do not split into ${heads} rotary heads of an even size`, {
+          tensor: segment.tensor.name,
+        });
       }
       step = Math.max(headRows, step - (step % headRows));
     }

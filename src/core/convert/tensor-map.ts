@@ -116,7 +116,14 @@ function reversed(shape: readonly number[]): number[] {
   return [...shape].reverse();
 }
 
-function recipe(name: string, shape: number[], out: OutType, hfName: string | string[], dtype: string, segments: SourceSegment[]): TensorRecipe {
+function recipe(
+  name: string,
+  shape: number[],
+  out: OutType,
+  hfName: string | string[],
+  dtype: string,
+  segments: SourceSegment[],
+): TensorRecipe {
   return { name, shape, type: outputTypeFor(name, shape.length, out), hfName, sourceDtype: dtype, segments, transform: {} };
 }
 
@@ -131,7 +138,12 @@ function plainRecipe(h: Hparams, spec: ArchSpec, m: Mapped, out: OutType): Tenso
   return r;
 }
 
-function expertRecipe(h: Hparams, spec: ArchSpec, g: { base: string; suffix: string; layer: number; parts: ExpertPart[] }, out: OutType): TensorRecipe {
+function expertRecipe(
+  h: Hparams,
+  spec: ArchSpec,
+  g: { base: string; suffix: string; layer: number; parts: ExpertPart[] },
+  out: OutType,
+): TensorRecipe {
   const n = h.int(['num_local_experts', 'num_experts']);
   const parts = [...g.parts].sort((a, b) => a.expert - b.expert);
   const name = ggufName(g.base, g.layer, g.suffix);
@@ -148,11 +160,20 @@ function expertRecipe(h: Hparams, spec: ArchSpec, g: { base: string; suffix: str
   for (const p of parts) {
     checkShape(h, spec, g.base, g.suffix, p.tensor.name, p.tensor.shape);
     if (p.tensor.dtype !== first.dtype || p.tensor.shape.join() !== first.shape.join()) {
-      throw new FormatError(`expert tensors of one layer differ in shape or dtype (${first.name} vs ${p.tensor.name})`, { tensor: p.tensor.name });
+      throw new FormatError(`expert tensors of one layer differ in shape or dtype (${first.name} vs ${p.tensor.name})`, {
+        tensor: p.tensor.name,
+      });
     }
   }
   const shape = [...reversed(first.shape), n];
-  return recipe(name, shape, out, parts.map((p) => p.tensor.name), first.dtype, parts.map((p) => whole(p.tensor)));
+  return recipe(
+    name,
+    shape,
+    out,
+    parts.map((p) => p.tensor.name),
+    first.dtype,
+    parts.map((p) => whole(p.tensor)),
+  );
 }
 
 /** A stacked [experts, rows, cols] tensor; gate_up is split into its gate and up row halves. */
@@ -160,10 +181,15 @@ function fusedRecipes(h: Hparams, spec: ArchSpec, f: Plan['fused'][number], out:
   const t = f.tensor;
   const [experts, rows, cols] = t.shape as [number, number, number];
   const n = h.int(['num_local_experts', 'num_experts']);
-  if (experts !== n) throw new FormatError(`config.json says ${n} experts but ${t.name} stacks ${experts}`, { path: h.source, tensor: t.name });
+  if (experts !== n)
+    throw new FormatError(`config.json says ${n} experts but ${t.name} stacks ${experts}`, { path: h.source, tensor: t.name });
   if (typeof f.bases === 'string') {
     checkShape(h, spec, f.bases, 'weight', t.name, [rows, cols]);
-    return [recipe(ggufName(f.bases, f.layer, 'weight'), [cols, rows, experts], out, t.name, t.dtype, [{ tensor: t, firstRow: 0, rows: experts * rows, rowLength: cols }])];
+    return [
+      recipe(ggufName(f.bases, f.layer, 'weight'), [cols, rows, experts], out, t.name, t.dtype, [
+        { tensor: t, firstRow: 0, rows: experts * rows, rowLength: cols },
+      ]),
+    ];
   }
   const half = rows / 2;
   return f.bases.map((base, i) => {
@@ -200,9 +226,12 @@ function checkCompleteness(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]):
     throw new FormatError(`config.json says ${h.numLayers} layers but the checkpoint has ${extraLayer.hfName}`, { path: h.source });
   }
   if (!names.has('output.weight') && !h.tiedEmbeddings && !spec.dropTensors?.includes('lm_head.weight')) {
-    throw new FormatError('config.json says the output head is not tied to the embeddings (tie_word_embeddings false) but the checkpoint has no lm_head.weight', {
-      path: h.source,
-    });
+    throw new FormatError(
+      'config.json says the output head is not tied to the embeddings (tie_word_embeddings false) but the checkpoint has no lm_head.weight',
+      {
+        path: h.source,
+      },
+    );
   }
 }
 
@@ -245,7 +274,10 @@ export function planTensors(config: HfConfig, model: SafetensorsModel, out: OutT
   const nVocab = embd.shape[1]!;
   const declared = h.num('vocab_size');
   if (declared !== undefined && declared !== nVocab) {
-    throw new FormatError(`config.json says vocab_size ${declared} but the token embedding has ${nVocab} rows`, { path: source, tensor: String(embd.hfName) });
+    throw new FormatError(`config.json says vocab_size ${declared} but the token embedding has ${nVocab} rows`, {
+      path: source,
+      tensor: String(embd.hfName),
+    });
   }
   return { spec, hparams: h, recipes, nVocab, dropped: plan.dropped };
 }

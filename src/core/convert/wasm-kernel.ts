@@ -57,43 +57,118 @@ const V = 5;
 
 function functionBody(): number[] {
   const code = [
-    ...get(SRC), ...get(N), ...i32c(1), 0x74, 0x6a, ...set(END), // end = src + 2n
-    0x02, 0x40, // block $done
-    0x03, 0x40, // loop $loop
-    ...get(SRC), ...get(END), 0x4f, 0x0d, 1, // if src >= end: br $done
-    ...get(SRC), ...simd(0x00, 0, 0), ...set(V), // v = v128.load src
+    ...get(SRC),
+    ...get(N),
+    ...i32c(1),
+    0x74,
+    0x6a,
+    ...set(END), // end = src + 2n
+    0x02,
+    0x40, // block $done
+    0x03,
+    0x40, // loop $loop
+    ...get(SRC),
+    ...get(END),
+    0x4f,
+    0x0d,
+    1, // if src >= end: br $done
+    ...get(SRC),
+    ...simd(0x00, 0, 0),
+    ...set(V), // v = v128.load src
     // all lanes' exponents in 113..142?  ((v >> 7) & 0xff) - 113 <u 30
-    ...get(V), ...i32c(7), ...simd(0x8d), ...splat16(0xff), ...simd(0x4e), ...splat16(113), ...simd(0x91), ...splat16(30), ...simd(0x30), ...simd(0x83),
-    0x04, 0x40, // if
+    ...get(V),
+    ...i32c(7),
+    ...simd(0x8d),
+    ...splat16(0xff),
+    ...simd(0x4e),
+    ...splat16(113),
+    ...simd(0x91),
+    ...splat16(30),
+    ...simd(0x30),
+    ...simd(0x83),
+    0x04,
+    0x40, // if
     ...get(DST),
-    ...get(V), ...splat16(0x7fff), ...simd(0x4e), ...splat16(0x3800), ...simd(0x91), ...i32c(3), ...simd(0x8b),
-    ...get(V), ...splat16(0x8000), ...simd(0x4e), ...simd(0x50),
+    ...get(V),
+    ...splat16(0x7fff),
+    ...simd(0x4e),
+    ...splat16(0x3800),
+    ...simd(0x91),
+    ...i32c(3),
+    ...simd(0x8b),
+    ...get(V),
+    ...splat16(0x8000),
+    ...simd(0x4e),
+    ...simd(0x50),
     ...simd(0x0b, 0, 0), // v128.store dst
     0x05, // else: dst[j] = table[src[j]] for j < 8
-    ...i32c(0), ...set(J),
-    0x03, 0x40, // loop $scalar
-    ...get(DST), ...get(J), ...i32c(1), 0x74, 0x6a,
-    ...get(SRC), ...get(J), ...i32c(1), 0x74, 0x6a, 0x2f, 1, 0, // i32.load16_u src+2j
-    ...i32c(1), 0x74, 0x2f, 1, 0, // i32.load16_u table + 2x
-    0x3b, 1, 0, // i32.store16
-    ...get(J), ...i32c(1), 0x6a, ...tee(J), ...i32c(8), 0x49, 0x0d, 0, // j++ < 8: br $scalar
+    ...i32c(0),
+    ...set(J),
+    0x03,
+    0x40, // loop $scalar
+    ...get(DST),
+    ...get(J),
+    ...i32c(1),
+    0x74,
+    0x6a,
+    ...get(SRC),
+    ...get(J),
+    ...i32c(1),
+    0x74,
+    0x6a,
+    0x2f,
+    1,
+    0, // i32.load16_u src+2j
+    ...i32c(1),
+    0x74,
+    0x2f,
+    1,
+    0, // i32.load16_u table + 2x
+    0x3b,
+    1,
+    0, // i32.store16
+    ...get(J),
+    ...i32c(1),
+    0x6a,
+    ...tee(J),
+    ...i32c(8),
+    0x49,
+    0x0d,
+    0, // j++ < 8: br $scalar
     0x0b, // end loop
     0x0b, // end if
-    ...get(SRC), ...i32c(16), 0x6a, ...set(SRC),
-    ...get(DST), ...i32c(16), 0x6a, ...set(DST),
-    0x0c, 0, // br $loop
+    ...get(SRC),
+    ...i32c(16),
+    0x6a,
+    ...set(SRC),
+    ...get(DST),
+    ...i32c(16),
+    0x6a,
+    ...set(DST),
+    0x0c,
+    0, // br $loop
     0x0b, // end loop
     0x0b, // end block
     0x0b, // end function
   ];
-  const locals = vec([[2, I32], [1, V128]]);
+  const locals = vec([
+    [2, I32],
+    [1, V128],
+  ]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), 0x00]])),
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec([[0]])),

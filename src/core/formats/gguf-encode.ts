@@ -69,19 +69,44 @@ export class GrowableBuffer {
     const b = this.buf;
     const at = this.length;
     switch (type) {
-      case GgufValueType.UINT8: this.length = b.writeUInt8(v as number, at); break;
-      case GgufValueType.INT8: this.length = b.writeInt8(v as number, at); break;
-      case GgufValueType.UINT16: this.length = b.writeUInt16LE(v as number, at); break;
-      case GgufValueType.INT16: this.length = b.writeInt16LE(v as number, at); break;
-      case GgufValueType.UINT32: this.length = b.writeUInt32LE(v as number, at); break;
-      case GgufValueType.INT32: this.length = b.writeInt32LE(v as number, at); break;
-      case GgufValueType.FLOAT32: this.length = b.writeFloatLE(v as number, at); break;
-      case GgufValueType.BOOL: this.length = b.writeUInt8(v ? 1 : 0, at); break;
-      case GgufValueType.UINT64: this.length = b.writeBigUInt64LE(BigInt(v as number | bigint), at); break;
-      case GgufValueType.INT64: this.length = b.writeBigInt64LE(BigInt(v as number | bigint), at); break;
-      case GgufValueType.FLOAT64: this.length = b.writeDoubleLE(v as number, at); break;
-      case GgufValueType.STRING: this.string(v as string); break;
-      default: throw new Error(`not a scalar type: ${type}`);
+      case GgufValueType.UINT8:
+        this.length = b.writeUInt8(v as number, at);
+        break;
+      case GgufValueType.INT8:
+        this.length = b.writeInt8(v as number, at);
+        break;
+      case GgufValueType.UINT16:
+        this.length = b.writeUInt16LE(v as number, at);
+        break;
+      case GgufValueType.INT16:
+        this.length = b.writeInt16LE(v as number, at);
+        break;
+      case GgufValueType.UINT32:
+        this.length = b.writeUInt32LE(v as number, at);
+        break;
+      case GgufValueType.INT32:
+        this.length = b.writeInt32LE(v as number, at);
+        break;
+      case GgufValueType.FLOAT32:
+        this.length = b.writeFloatLE(v as number, at);
+        break;
+      case GgufValueType.BOOL:
+        this.length = b.writeUInt8(v ? 1 : 0, at);
+        break;
+      case GgufValueType.UINT64:
+        this.length = b.writeBigUInt64LE(BigInt(v as number | bigint), at);
+        break;
+      case GgufValueType.INT64:
+        this.length = b.writeBigInt64LE(BigInt(v as number | bigint), at);
+        break;
+      case GgufValueType.FLOAT64:
+        this.length = b.writeDoubleLE(v as number, at);
+        break;
+      case GgufValueType.STRING:
+        this.string(v as string);
+        break;
+      default:
+        throw new Error(`not a scalar type: ${type}`);
     }
   }
 
@@ -112,9 +137,12 @@ function scalarProblem(type: GgufValueType, v: unknown): string | undefined {
   const big = BIG_RANGES[type];
   if (big) {
     const ok = typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v));
-    return ok && BigInt(v as number | bigint) >= big[0] && BigInt(v as number | bigint) <= big[1] ? undefined : `${String(v)} is not a ${name}`;
+    return ok && BigInt(v as number | bigint) >= big[0] && BigInt(v as number | bigint) <= big[1]
+      ? undefined
+      : `${String(v)} is not a ${name}`;
   }
-  if (type === GgufValueType.FLOAT32 || type === GgufValueType.FLOAT64) return typeof v === 'number' ? undefined : `${String(v)} is not a number`;
+  if (type === GgufValueType.FLOAT32 || type === GgufValueType.FLOAT64)
+    return typeof v === 'number' ? undefined : `${String(v)} is not a number`;
   if (type === GgufValueType.BOOL) return typeof v === 'boolean' ? undefined : `${String(v)} is not a boolean`;
   if (type === GgufValueType.STRING) {
     if (typeof v !== 'string') return `${String(v)} is not a string`;
@@ -141,7 +169,8 @@ export function checkGgufKv(key: string, kv: GgufKv, depth = 0): void {
   for (let i = 0; i < kv.value.length; i++) {
     const item = kv.value[i];
     if (kv.itemType === GgufValueType.ARRAY) {
-      if (typeof item !== 'object' || item === null || (item as GgufArray).type !== GgufValueType.ARRAY) bad(`element ${i} is not a GgufArray`);
+      if (typeof item !== 'object' || item === null || (item as GgufArray).type !== GgufValueType.ARRAY)
+        bad(`element ${i} is not a GgufArray`);
       checkGgufKv(`${key}[${i}]`, item as GgufArray, depth + 1);
     } else {
       const problem = scalarProblem(kv.itemType, item);
@@ -172,7 +201,8 @@ export function encodeGgufHeader(metadata: ReadonlyMap<string, GgufKv>, tensors:
   out.u64(tensors.length);
   out.u64(metadata.size);
   for (const [key, kv] of metadata) {
-    if (key.length === 0 || Buffer.byteLength(key) > GGUF_MAX_KEY_BYTES) throw new UsageError(`GGUF metadata key "${key.slice(0, 80)}" must have 1 to ${GGUF_MAX_KEY_BYTES} bytes`);
+    if (key.length === 0 || Buffer.byteLength(key) > GGUF_MAX_KEY_BYTES)
+      throw new UsageError(`GGUF metadata key "${key.slice(0, 80)}" must have 1 to ${GGUF_MAX_KEY_BYTES} bytes`);
     out.string(key);
     out.u32(kv.type);
     if (kv.type === GgufValueType.ARRAY) {

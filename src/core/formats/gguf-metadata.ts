@@ -22,7 +22,10 @@ export async function readCount(r: BufferedFileReader, what: string, limit: numb
   const n = r.buf.readBigUInt64LE(r.pos);
   r.pos += 8;
   if (n > BigInt(limit)) {
-    throw new FormatError(`${what} is ${n}, more than the limit of ${limit} (${limitName}); the file is corrupt or hostile`, { path: r.path, offset });
+    throw new FormatError(`${what} is ${n}, more than the limit of ${limit} (${limitName}); the file is corrupt or hostile`, {
+      path: r.path,
+      offset,
+    });
   }
   return Number(n);
 }
@@ -31,10 +34,13 @@ export async function readCount(r: BufferedFileReader, what: string, limit: numb
 export async function readString(r: BufferedFileReader, what: string, maxBytes: number, limitName: string): Promise<string> {
   const length = await readCount(r, `length of ${what}`, maxBytes, limitName);
   if (length > r.remainingInFile) {
-    throw new FormatError(`${what} claims ${length} bytes but only ${r.remainingInFile} remain in the file; the file is truncated or corrupt`, {
-      path: r.path,
-      offset: r.offset - 8,
-    });
+    throw new FormatError(
+      `${what} claims ${length} bytes but only ${r.remainingInFile} remain in the file; the file is truncated or corrupt`,
+      {
+        path: r.path,
+        offset: r.offset - 8,
+      },
+    );
   }
   await r.need(length, what);
   const s = r.buf.toString('utf8', r.pos, r.pos + length);
@@ -66,18 +72,30 @@ export async function readValue(r: BufferedFileReader, type: GgufValueType, what
 
 function decodeScalar(buf: Buffer, at: number, type: GgufValueType): GgufScalar {
   switch (type) {
-    case GgufValueType.UINT8: return buf.readUInt8(at);
-    case GgufValueType.INT8: return buf.readInt8(at);
-    case GgufValueType.UINT16: return buf.readUInt16LE(at);
-    case GgufValueType.INT16: return buf.readInt16LE(at);
-    case GgufValueType.UINT32: return buf.readUInt32LE(at);
-    case GgufValueType.INT32: return buf.readInt32LE(at);
-    case GgufValueType.FLOAT32: return buf.readFloatLE(at);
-    case GgufValueType.BOOL: return buf.readUInt8(at) !== 0;
-    case GgufValueType.UINT64: return buf.readBigUInt64LE(at);
-    case GgufValueType.INT64: return buf.readBigInt64LE(at);
-    case GgufValueType.FLOAT64: return buf.readDoubleLE(at);
-    default: throw new Error(`not a scalar type: ${type}`);
+    case GgufValueType.UINT8:
+      return buf.readUInt8(at);
+    case GgufValueType.INT8:
+      return buf.readInt8(at);
+    case GgufValueType.UINT16:
+      return buf.readUInt16LE(at);
+    case GgufValueType.INT16:
+      return buf.readInt16LE(at);
+    case GgufValueType.UINT32:
+      return buf.readUInt32LE(at);
+    case GgufValueType.INT32:
+      return buf.readInt32LE(at);
+    case GgufValueType.FLOAT32:
+      return buf.readFloatLE(at);
+    case GgufValueType.BOOL:
+      return buf.readUInt8(at) !== 0;
+    case GgufValueType.UINT64:
+      return buf.readBigUInt64LE(at);
+    case GgufValueType.INT64:
+      return buf.readBigInt64LE(at);
+    case GgufValueType.FLOAT64:
+      return buf.readDoubleLE(at);
+    default:
+      throw new Error(`not a scalar type: ${type}`);
   }
 }
 
@@ -90,16 +108,22 @@ function minElementBytes(type: GgufValueType): number {
 
 async function readArray(r: BufferedFileReader, what: string, depth: number): Promise<GgufArray> {
   if (depth > GGUF_MAX_ARRAY_DEPTH) {
-    throw new FormatError(`${what} nests arrays deeper than ${GGUF_MAX_ARRAY_DEPTH} (GGUF_MAX_ARRAY_DEPTH)`, { path: r.path, offset: r.offset });
+    throw new FormatError(`${what} nests arrays deeper than ${GGUF_MAX_ARRAY_DEPTH} (GGUF_MAX_ARRAY_DEPTH)`, {
+      path: r.path,
+      offset: r.offset,
+    });
   }
   const itemType = await readValueType(r, `item type of ${what}`);
   const countOffset = r.offset;
   const count = await readCount(r, `length of array ${what}`, GGUF_MAX_ARRAY_LENGTH, 'GGUF_MAX_ARRAY_LENGTH');
   if (count * minElementBytes(itemType) > r.remainingInFile) {
-    throw new FormatError(`array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the file hold`, {
-      path: r.path,
-      offset: countOffset,
-    });
+    throw new FormatError(
+      `array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the file hold`,
+      {
+        path: r.path,
+        offset: countOffset,
+      },
+    );
   }
   const value: (GgufScalar | GgufArray)[] = new Array(count);
   const size = GGUF_VALUE_TYPE_SIZE[itemType];
@@ -156,8 +180,12 @@ export function ggufBool(file: MetadataSource, key: string): boolean | undefined
 export function ggufNumber(file: MetadataSource, key: string): number | undefined {
   const kv = file.metadata.get(key);
   if (kv === undefined) return undefined;
-  if (kv.type === GgufValueType.ARRAY || typeof kv.value === 'string' || typeof kv.value === 'boolean') throw wrongType(file, key, kv, 'a number');
-  return toSafeNumber(kv.value, () => new FormatError(`metadata "${key}" is ${kv.value}, too large for a safe integer`, { path: file.path }));
+  if (kv.type === GgufValueType.ARRAY || typeof kv.value === 'string' || typeof kv.value === 'boolean')
+    throw wrongType(file, key, kv, 'a number');
+  return toSafeNumber(
+    kv.value,
+    () => new FormatError(`metadata "${key}" is ${kv.value}, too large for a safe integer`, { path: file.path }),
+  );
 }
 
 function toSafeNumber(v: number | bigint, error: () => Error): number {

@@ -115,12 +115,15 @@ export class GgufWriter {
       throw new UsageError(`GGUF tensor "${spec.name}": ${message}`);
     };
     if (!spec.name) bad('empty name');
-    if (Buffer.byteLength(spec.name) > GGUF_MAX_TENSOR_NAME_BYTES) bad(`name longer than ${GGUF_MAX_TENSOR_NAME_BYTES} bytes (llama.cpp's limit)`);
+    if (Buffer.byteLength(spec.name) > GGUF_MAX_TENSOR_NAME_BYTES)
+      bad(`name longer than ${GGUF_MAX_TENSOR_NAME_BYTES} bytes (llama.cpp's limit)`);
     if (this.names.has(spec.name)) bad('declared twice');
     if (this.specs.length >= GGUF_MAX_TENSOR_COUNT) bad(`more than ${GGUF_MAX_TENSOR_COUNT} tensors`);
     if (!isGgmlTypeName(spec.type)) bad(`unknown ggml type "${String(spec.type)}"`);
-    if (spec.shape.length < 1 || spec.shape.length > GGUF_MAX_DIMS) bad(`${spec.shape.length} dimensions; GGUF takes 1 to ${GGUF_MAX_DIMS}`);
-    if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape [${spec.shape.join(', ')}] must hold non-negative integers`);
+    if (spec.shape.length < 1 || spec.shape.length > GGUF_MAX_DIMS)
+      bad(`${spec.shape.length} dimensions; GGUF takes 1 to ${GGUF_MAX_DIMS}`);
+    if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      bad(`shape [${spec.shape.join(', ')}] must hold non-negative integers`);
     const { blockSize } = ggmlType(spec.type);
     if (spec.shape[0]! % blockSize !== 0) bad(`row length ${spec.shape[0]} is not a multiple of ${spec.type}'s block size ${blockSize}`);
     const byteLength = tensorBytes(spec.type, spec.shape);

@@ -47,17 +47,23 @@ export async function readGgufHeader(path: string): Promise<GgufFile> {
     const tensorCount = await readCount(r, 'tensor count', GGUF_MAX_TENSOR_COUNT, 'GGUF_MAX_TENSOR_COUNT');
     const kvCount = await readCount(r, 'metadata key-value count', GGUF_MAX_KV_COUNT, 'GGUF_MAX_KV_COUNT');
     if (kvCount * MIN_KV_BYTES + tensorCount * MIN_TENSOR_INFO_BYTES > r.remainingInFile) {
-      throw new FormatError(`header claims ${kvCount} metadata entries and ${tensorCount} tensors, more than the ${r.remainingInFile} bytes left in the file hold; the file is truncated or corrupt`, {
-        path,
-        offset: 8,
-      });
+      throw new FormatError(
+        `header claims ${kvCount} metadata entries and ${tensorCount} tensors, more than the ${r.remainingInFile} bytes left in the file hold; the file is truncated or corrupt`,
+        {
+          path,
+          offset: 8,
+        },
+      );
     }
     const metadata = await readMetadata(r, kvCount);
     const alignment = alignmentOf(metadata, path);
     const tensors = await readTensorInfos(r, tensorCount);
     const dataOffset = tensorCount > 0 ? alignUp(r.offset, alignment) : r.offset;
     if (dataOffset > fileSize) {
-      throw new FormatError(`data section would start at ${dataOffset}, past the end of the ${fileSize}-byte file; the file is truncated`, { path, offset: r.offset });
+      throw new FormatError(`data section would start at ${dataOffset}, past the end of the ${fileSize}-byte file; the file is truncated`, {
+        path,
+        offset: r.offset,
+      });
     }
     checkTensorLayout(tensors, { path, alignment, dataOffset, fileSize });
     return { path, version, metadata, tensors, alignment, dataOffset, fileSize };
@@ -80,18 +86,28 @@ async function readPreamble(r: BufferedFileReader): Promise<number> {
   r.pos = 8;
   if (version === 0) throw new FormatError('GGUF version 0 is invalid; the file is corrupt', { path: r.path, offset: 4 });
   if ((version & 0xffff) === 0) {
-    throw new UnsupportedError(`${r.path}: GGUF version field is ${version}: a big-endian GGUF file, which is not supported (use a little-endian file)`, { path: r.path, version });
+    throw new UnsupportedError(
+      `${r.path}: GGUF version field is ${version}: a big-endian GGUF file, which is not supported (use a little-endian file)`,
+      { path: r.path, version },
+    );
   }
   if (!GGUF_READABLE_VERSIONS.includes(version)) {
-    const hint = version === 1 ? 'GGUF v1 is obsolete: convert the model again with a current llama.cpp' : 'the file may come from a newer llama.cpp';
-    throw new UnsupportedError(`${r.path}: GGUF version ${version} is not supported (supported: ${GGUF_READABLE_VERSIONS.join(', ')}); ${hint}`, { path: r.path, version });
+    const hint =
+      version === 1 ? 'GGUF v1 is obsolete: convert the model again with a current llama.cpp' : 'the file may come from a newer llama.cpp';
+    throw new UnsupportedError(
+      `${r.path}: GGUF version ${version} is not supported (supported: ${GGUF_READABLE_VERSIONS.join(', ')}); ${hint}`,
+      { path: r.path, version },
+    );
   }
   return version;
 }
 
 function checkHeaderSize(r: BufferedFileReader): void {
   if (r.offset > GGUF_MAX_HEADER_BYTES) {
-    throw new FormatError(`header passes ${GGUF_MAX_HEADER_BYTES} bytes (GGUF_MAX_HEADER_BYTES); the file is corrupt or hostile`, { path: r.path, offset: r.offset });
+    throw new FormatError(`header passes ${GGUF_MAX_HEADER_BYTES} bytes (GGUF_MAX_HEADER_BYTES); the file is corrupt or hostile`, {
+      path: r.path,
+      offset: r.offset,
+    });
   }
 }
 
@@ -150,7 +166,8 @@ async function readTensorInfos(r: BufferedFileReader, tensorCount: number): Prom
     const info = ggmlTypeById(typeId);
     if (!info) fail(`unknown ggml type id ${typeId} (known: ${GGML_TYPE_NAMES.join(', ')}); the file may come from a newer llama.cpp`);
     const rowLength = shape[0] ?? 1;
-    if (rowLength % info!.blockSize !== 0) fail(`row length ${rowLength} is not a multiple of ${info!.name}'s block size ${info!.blockSize}`);
+    if (rowLength % info!.blockSize !== 0)
+      fail(`row length ${rowLength} is not a multiple of ${info!.name}'s block size ${info!.blockSize}`);
     const byteLength = sizeOf(info!.name, shape);
     if (byteLength === undefined) fail(`shape [${shape.join(', ')}] of ${info!.name} is too large`);
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) fail(`data offset ${offset} is too large`);
@@ -184,14 +201,21 @@ function checkTensorLayout(tensors: readonly GgufTensorInfo[], layout: Layout): 
   const dataSize = fileSize - dataOffset;
   for (const t of tensors) {
     if (t.offset % alignment !== 0) {
-      throw new FormatError(`data offset ${t.offset} is not a multiple of the alignment ${alignment}`, { path, tensor: t.name, offset: dataOffset + t.offset });
-    }
-    if (t.offset + t.byteLength > dataSize) {
-      throw new FormatError(`data [${t.offset}, ${t.offset + t.byteLength}) of the data section runs past the end of the file (${dataSize} data bytes); the file is truncated`, {
+      throw new FormatError(`data offset ${t.offset} is not a multiple of the alignment ${alignment}`, {
         path,
         tensor: t.name,
         offset: dataOffset + t.offset,
       });
+    }
+    if (t.offset + t.byteLength > dataSize) {
+      throw new FormatError(
+        `data [${t.offset}, ${t.offset + t.byteLength}) of the data section runs past the end of the file (${dataSize} data bytes); the file is truncated`,
+        {
+          path,
+          tensor: t.name,
+          offset: dataOffset + t.offset,
+        },
+      );
     }
   }
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);

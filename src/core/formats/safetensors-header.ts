@@ -66,7 +66,10 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsFi
     }
     const headerLength = Number(declared);
     if (SAFETENSORS_PREFIX_BYTES + headerLength > fileSize) {
-      throw new FormatError(`header of ${headerLength} bytes runs past the end of the ${fileSize}-byte file; the file is truncated`, { path, offset: 0 });
+      throw new FormatError(`header of ${headerLength} bytes runs past the end of the ${fileSize}-byte file; the file is truncated`, {
+        path,
+        offset: 0,
+      });
     }
     const header = Buffer.alloc(headerLength);
     await readFully(handle, header, SAFETENSORS_PREFIX_BYTES, headerLength, path);
@@ -82,7 +85,10 @@ export function parseSafetensorsHeader(header: Uint8Array, path: string, fileSiz
   const json = decodeHeaderJson(header, path);
   const entries = Object.entries(json);
   if (entries.length > SAFETENSORS_MAX_TENSORS + 1) {
-    throw new FormatError(`header lists ${entries.length} entries, more than the limit of ${SAFETENSORS_MAX_TENSORS} tensors (SAFETENSORS_MAX_TENSORS)`, { path });
+    throw new FormatError(
+      `header lists ${entries.length} entries, more than the limit of ${SAFETENSORS_MAX_TENSORS} tensors (SAFETENSORS_MAX_TENSORS)`,
+      { path },
+    );
   }
   let metadata: Record<string, string> = {};
   const spans: TensorSpan[] = [];
@@ -98,7 +104,10 @@ export function parseSafetensorsHeader(header: Uint8Array, path: string, fileSiz
 
 function decodeHeaderJson(header: Uint8Array, path: string): Record<string, unknown> {
   if (header.byteLength === 0 || header[0] !== 0x7b) {
-    throw new FormatError(`header does not start with "{" (byte 8); this is not a safetensors file`, { path, offset: SAFETENSORS_PREFIX_BYTES });
+    throw new FormatError(`header does not start with "{" (byte 8); this is not a safetensors file`, {
+      path,
+      offset: SAFETENSORS_PREFIX_BYTES,
+    });
   }
   let text: string;
   try {
@@ -110,7 +119,10 @@ function decodeHeaderJson(header: Uint8Array, path: string): Record<string, unkn
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new FormatError(`header is not valid JSON (${(error as Error).message}); the file is corrupt or truncated`, { path, offset: SAFETENSORS_PREFIX_BYTES });
+    throw new FormatError(`header is not valid JSON (${(error as Error).message}); the file is corrupt or truncated`, {
+      path,
+      offset: SAFETENSORS_PREFIX_BYTES,
+    });
   }
   if (!isPlainObject(parsed)) {
     throw new FormatError('header JSON is not an object of tensors', { path, offset: SAFETENSORS_PREFIX_BYTES });
@@ -124,7 +136,9 @@ function parseMetadata(entry: unknown, path: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(entry)) {
     if (typeof value !== 'string') {
-      throw new FormatError(`"${SAFETENSORS_METADATA_KEY}" value for "${key}" is ${typeName(value)}, but metadata values must be strings`, { path });
+      throw new FormatError(`"${SAFETENSORS_METADATA_KEY}" value for "${key}" is ${typeName(value)}, but metadata values must be strings`, {
+        path,
+      });
     }
     out[key] = value;
   }
@@ -142,17 +156,23 @@ function parseTensorEntry(name: string, entry: unknown, path: string, dataStart:
     throw new FormatError(message, { path, tensor: name });
   };
   if (Buffer.byteLength(name) > SAFETENSORS_MAX_NAME_BYTES) {
-    fail(`tensor name is ${Buffer.byteLength(name)} bytes, more than the limit of ${SAFETENSORS_MAX_NAME_BYTES} (SAFETENSORS_MAX_NAME_BYTES)`);
+    fail(
+      `tensor name is ${Buffer.byteLength(name)} bytes, more than the limit of ${SAFETENSORS_MAX_NAME_BYTES} (SAFETENSORS_MAX_NAME_BYTES)`,
+    );
   }
   if (name.length === 0) fail('a tensor has an empty name');
   if (!isPlainObject(entry)) return fail(`entry is ${typeName(entry)}, expected {"dtype", "shape", "data_offsets"}`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string') return fail(`"dtype" is ${typeName(dtype)}, expected a string`);
   if (!isSafetensorsDtype(dtype)) {
-    throw new UnsupportedError(`${path}, tensor "${name}": dtype "${dtype}" is not supported (supported: ${SAFETENSORS_DTYPES.join(', ')})`, { path, tensor: name, dtype });
+    throw new UnsupportedError(
+      `${path}, tensor "${name}": dtype "${dtype}" is not supported (supported: ${SAFETENSORS_DTYPES.join(', ')})`,
+      { path, tensor: name, dtype },
+    );
   }
   if (!Array.isArray(shape)) return fail(`"shape" is ${typeName(shape)}, expected an array of sizes`);
-  if (shape.length > SAFETENSORS_MAX_DIMS) fail(`shape has ${shape.length} dimensions, more than the limit of ${SAFETENSORS_MAX_DIMS} (SAFETENSORS_MAX_DIMS)`);
+  if (shape.length > SAFETENSORS_MAX_DIMS)
+    fail(`shape has ${shape.length} dimensions, more than the limit of ${SAFETENSORS_MAX_DIMS} (SAFETENSORS_MAX_DIMS)`);
   if (!shape.every(isSize)) fail(`"shape" ${JSON.stringify(shape)} must hold non-negative integers`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSize)) {
     return fail(`"data_offsets" ${JSON.stringify(offsets)} must be [begin, end] with non-negative integers`);
@@ -160,15 +180,26 @@ function parseTensorEntry(name: string, entry: unknown, path: string, dataStart:
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(`"data_offsets" [${begin}, ${end}] end before they begin`);
   const byteLength = safetensorsByteLength(dtype, shape as number[]);
-  if (byteLength === undefined) fail(`shape ${JSON.stringify(shape)} of ${dtype} has no representable byte size (too large, or a packed type ending mid-byte)`);
+  if (byteLength === undefined)
+    fail(`shape ${JSON.stringify(shape)} of ${dtype} has no representable byte size (too large, or a packed type ending mid-byte)`);
   if (end - begin !== byteLength) {
-    throw new FormatError(`"data_offsets" [${begin}, ${end}] span ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${byteLength}`, {
-      path,
-      tensor: name,
-      offset: dataStart + begin,
-    });
+    throw new FormatError(
+      `"data_offsets" [${begin}, ${end}] span ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${byteLength}`,
+      {
+        path,
+        tensor: name,
+        offset: dataStart + begin,
+      },
+    );
   }
-  const tensor: SafetensorsTensor = { name, dtype, shape: shape as number[], file: path, dataOffset: dataStart + begin, byteLength: end - begin };
+  const tensor: SafetensorsTensor = {
+    name,
+    dtype,
+    shape: shape as number[],
+    file: path,
+    dataOffset: dataStart + begin,
+    byteLength: end - begin,
+  };
   return { begin, end, tensor };
 }
 

@@ -40,8 +40,12 @@ export interface SafetensorsLayout {
 }
 
 /** Validates the specs and encodes the header (prefix included) for tensors laid out in declared order. */
-export function encodeSafetensorsHeader(tensors: readonly SafetensorsTensorSpec[], metadata?: Readonly<Record<string, string>>): SafetensorsLayout {
-  if (tensors.length > SAFETENSORS_MAX_TENSORS) throw new UsageError(`${tensors.length} tensors exceed the limit of ${SAFETENSORS_MAX_TENSORS} per file`);
+export function encodeSafetensorsHeader(
+  tensors: readonly SafetensorsTensorSpec[],
+  metadata?: Readonly<Record<string, string>>,
+): SafetensorsLayout {
+  if (tensors.length > SAFETENSORS_MAX_TENSORS)
+    throw new UsageError(`${tensors.length} tensors exceed the limit of ${SAFETENSORS_MAX_TENSORS} per file`);
   const entries: [string, unknown][] = [];
   const byteLengths: number[] = [];
   const seen = new Set<string>();
@@ -57,7 +61,8 @@ export function encodeSafetensorsHeader(tensors: readonly SafetensorsTensorSpec[
   const json = JSON.stringify(Object.fromEntries(entries));
   const jsonBytes = Buffer.byteLength(json);
   const padded = jsonBytes + ((DATA_ALIGNMENT - ((SAFETENSORS_PREFIX_BYTES + jsonBytes) % DATA_ALIGNMENT)) % DATA_ALIGNMENT);
-  if (padded > SAFETENSORS_MAX_HEADER_BYTES) throw new UsageError(`header of ${padded} bytes exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES}`);
+  if (padded > SAFETENSORS_MAX_HEADER_BYTES)
+    throw new UsageError(`header of ${padded} bytes exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES}`);
   const header = Buffer.alloc(SAFETENSORS_PREFIX_BYTES + padded, 0x20);
   header.writeBigUInt64LE(BigInt(padded), 0);
   header.write(json, SAFETENSORS_PREFIX_BYTES, 'utf8');
@@ -95,7 +100,11 @@ export class SafetensorsWriter {
   private constructor(private readonly stream: TensorStream) {}
 
   /** Validates the tensors, creates the temporary file and writes the header. */
-  static async create(finalPath: string, tensors: readonly SafetensorsTensorSpec[], opts: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
+  static async create(
+    finalPath: string,
+    tensors: readonly SafetensorsTensorSpec[],
+    opts: SafetensorsWriterOptions = {},
+  ): Promise<SafetensorsWriter> {
     const { header, byteLengths } = encodeSafetensorsHeader(tensors, opts.metadata);
     const declared = tensors.map((t, i) => ({ name: t.name, byteLength: byteLengths[i]! }));
     const stream = await TensorStream.open(finalPath, header, declared, { alignment: 1, signal: opts.signal });

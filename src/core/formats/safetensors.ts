@@ -55,8 +55,12 @@ export async function openSafetensorsModel(dir: string): Promise<SafetensorsMode
   const entries = await fsp.readdir(dir);
   const found = entries.filter((f) => f.endsWith('.safetensors')).sort();
   if (found.length === 1) return singleFileModel(dir, await readSafetensorsHeader(path.join(dir, found[0]!)));
-  const what = found.length ? `${found.length} .safetensors files (${found.slice(0, 5).join(', ')}) but no index to say which belong to the model` : 'no .safetensors file';
-  const hint = entries.some((f) => f.endsWith('.bin') || f.endsWith('.pt')) ? '; PyTorch .bin/.pt checkpoints are not read: use the safetensors version of the model' : ' (is this a Hugging Face model folder?)';
+  const what = found.length
+    ? `${found.length} .safetensors files (${found.slice(0, 5).join(', ')}) but no index to say which belong to the model`
+    : 'no .safetensors file';
+  const hint = entries.some((f) => f.endsWith('.bin') || f.endsWith('.pt'))
+    ? '; PyTorch .bin/.pt checkpoints are not read: use the safetensors version of the model'
+    : ' (is this a Hugging Face model folder?)';
   throw new FormatError(`found ${what}; expected ${SAFETENSORS_SINGLE_FILE} or ${SAFETENSORS_INDEX_FILE}${hint}`, { path: dir });
 }
 
@@ -77,9 +81,12 @@ async function openShardedModel(dir: string, indexPath: string): Promise<Safeten
   const missing = shardNames.filter((s) => !existsSync(path.join(dir, s)));
   if (missing.length) {
     const list = missing.length > 5 ? `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more` : missing.join(', ');
-    throw new FormatError(`${missing.length} of ${shardNames.length} shards listed in the index are missing: ${list}; the download is incomplete (download the model again)`, {
-      path: indexPath,
-    });
+    throw new FormatError(
+      `${missing.length} of ${shardNames.length} shards listed in the index are missing: ${list}; the download is incomplete (download the model again)`,
+      {
+        path: indexPath,
+      },
+    );
   }
   const files = await Promise.all(shardNames.map((s) => readSafetensorsHeader(path.join(dir, s))));
   const tensors = new Map<string, SafetensorsTensor>();
@@ -89,14 +96,20 @@ async function openShardedModel(dir: string, indexPath: string): Promise<Safeten
       const listed = index.weightMap.get(t.name);
       if (listed !== shard) {
         const where = listed === undefined ? 'does not list it' : `maps it to shard ${listed}`;
-        throw new FormatError(`shard ${shard} holds this tensor but ${SAFETENSORS_INDEX_FILE} ${where}`, { path: file.path, tensor: t.name });
+        throw new FormatError(`shard ${shard} holds this tensor but ${SAFETENSORS_INDEX_FILE} ${where}`, {
+          path: file.path,
+          tensor: t.name,
+        });
       }
       tensors.set(t.name, t);
     }
   });
   for (const [name, shard] of index.weightMap) {
     if (!tensors.has(name)) {
-      throw new FormatError(`${SAFETENSORS_INDEX_FILE} maps this tensor to shard ${shard}, which does not contain it`, { path: indexPath, tensor: name });
+      throw new FormatError(`${SAFETENSORS_INDEX_FILE} maps this tensor to shard ${shard}, which does not contain it`, {
+        path: indexPath,
+        tensor: name,
+      });
     }
   }
   return { dir, files, tensors, indexMetadata: index.metadata };
@@ -105,7 +118,9 @@ async function openShardedModel(dir: string, indexPath: string): Promise<Safeten
 async function readIndex(indexPath: string): Promise<SafetensorsIndex> {
   const { size } = await fsp.stat(indexPath);
   if (size > SAFETENSORS_MAX_INDEX_BYTES) {
-    throw new FormatError(`index is ${size} bytes, more than the limit of ${SAFETENSORS_MAX_INDEX_BYTES} (SAFETENSORS_MAX_INDEX_BYTES)`, { path: indexPath });
+    throw new FormatError(`index is ${size} bytes, more than the limit of ${SAFETENSORS_MAX_INDEX_BYTES} (SAFETENSORS_MAX_INDEX_BYTES)`, {
+      path: indexPath,
+    });
   }
   let json: unknown;
   try {
@@ -114,13 +129,22 @@ async function readIndex(indexPath: string): Promise<SafetensorsIndex> {
     throw new FormatError(`not valid JSON (${(error as Error).message})`, { path: indexPath });
   }
   const root = json as { weight_map?: unknown; metadata?: unknown } | null;
-  if (typeof root !== 'object' || root === null || typeof root.weight_map !== 'object' || root.weight_map === null || Array.isArray(root.weight_map)) {
+  if (
+    typeof root !== 'object' ||
+    root === null ||
+    typeof root.weight_map !== 'object' ||
+    root.weight_map === null ||
+    Array.isArray(root.weight_map)
+  ) {
     throw new FormatError('has no "weight_map" object (tensor name -> shard file)', { path: indexPath });
   }
   const weightMap = new Map<string, string>();
   for (const [name, shard] of Object.entries(root.weight_map as Record<string, unknown>)) {
     if (typeof shard !== 'string' || !isSafeShardName(shard)) {
-      throw new FormatError(`"weight_map" entry ${JSON.stringify(shard)} is not a shard file name inside the model folder`, { path: indexPath, tensor: name });
+      throw new FormatError(`"weight_map" entry ${JSON.stringify(shard)} is not a shard file name inside the model folder`, {
+        path: indexPath,
+        tensor: name,
+      });
     }
     weightMap.set(name, shard);
   }

@@ -38,7 +38,12 @@ export class TensorStream {
   ) {}
 
   /** Creates the temporary file and writes the header (padded to the alignment). */
-  static async open(finalPath: string, header: Uint8Array, tensors: readonly DeclaredTensor[], opts: TensorStreamOptions): Promise<TensorStream> {
+  static async open(
+    finalPath: string,
+    header: Uint8Array,
+    tensors: readonly DeclaredTensor[],
+    opts: TensorStreamOptions,
+  ): Promise<TensorStream> {
     const file = await AtomicFile.create(finalPath);
     const stream = new TensorStream(file, new ByteSink(file.handle), tensors, opts);
     await stream.guard(async () => {
@@ -64,7 +69,8 @@ export class TensorStream {
       const expected = this.expect(name);
       if (this.partBytes !== 0) this.fail(`tensor "${name}" was started with writeTensorPart; finish it with writeTensorPart`);
       const size = totalBytes(pieces);
-      if (size !== expected.byteLength) this.fail(`tensor "${name}" got ${size} bytes, but its declared shape and type take ${expected.byteLength}`);
+      if (size !== expected.byteLength)
+        this.fail(`tensor "${name}" got ${size} bytes, but its declared shape and type take ${expected.byteLength}`);
       for (const p of pieces) await this.sink.write(p);
       await this.completeTensor();
     });

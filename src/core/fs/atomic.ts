@@ -65,11 +65,7 @@ export interface AtomicOptions {
  * (replacing an existing file). When `fn` throws, or the signal fired, the temporary file is removed
  * and the error propagates.
  */
-export async function writeAtomically<T>(
-  finalPath: string,
-  fn: (tmpPath: string) => Promise<T>,
-  opts: AtomicOptions = {},
-): Promise<T> {
+export async function writeAtomically<T>(finalPath: string, fn: (tmpPath: string) => Promise<T>, opts: AtomicOptions = {}): Promise<T> {
   const tmp = tempPathFor(finalPath);
   try {
     const result = await fn(tmp);

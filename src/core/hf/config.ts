@@ -155,10 +155,12 @@ class Parser {
     }
     for (;;) {
       this.skipWhitespace();
-      if (this.text[this.pos] !== '"') this.fail(this.pos >= this.text.length ? 'unexpected end of input' : 'expected a property name in double quotes');
+      if (this.text[this.pos] !== '"')
+        this.fail(this.pos >= this.text.length ? 'unexpected end of input' : 'expected a property name in double quotes');
       const key = this.parseString();
       this.skipWhitespace();
-      if (this.text[this.pos] !== ':') this.fail(this.pos >= this.text.length ? 'unexpected end of input' : 'expected ":" after a property name');
+      if (this.text[this.pos] !== ':')
+        this.fail(this.pos >= this.text.length ? 'unexpected end of input' : 'expected ":" after a property name');
       this.pos++;
       setOwn(out, key, this.parseValue(depth + 1));
       this.skipWhitespace();

@@ -49,7 +49,10 @@ export async function readSentencePieceModel(path: string): Promise<SentencePiec
   const stat = await fsp.stat(path).catch(() => undefined);
   if (!stat?.isFile()) throw new FormatError('SentencePiece model not found', { path });
   if (stat.size > MAX_SENTENCEPIECE_BYTES) {
-    throw new FormatError(`SentencePiece model is ${stat.size} bytes, more than the ${MAX_SENTENCEPIECE_BYTES} accepted; is this really a tokenizer.model?`, { path });
+    throw new FormatError(
+      `SentencePiece model is ${stat.size} bytes, more than the ${MAX_SENTENCEPIECE_BYTES} accepted; is this really a tokenizer.model?`,
+      { path },
+    );
   }
   return parseSentencePieceModel(await fsp.readFile(path), path);
 }
@@ -77,7 +80,8 @@ export function parseSentencePieceModel(bytes: Uint8Array, path = 'tokenizer.mod
       r.skip(wire);
     }
   }
-  if (model.pieces.length === 0) throw new FormatError('SentencePiece model has no pieces; the file is not a tokenizer.model or is corrupt', { path });
+  if (model.pieces.length === 0)
+    throw new FormatError('SentencePiece model has no pieces; the file is not a tokenizer.model or is corrupt', { path });
   return model;
 }
 
@@ -199,8 +203,7 @@ class ProtoReader {
     else if (wire === WIRE_LEN) {
       const n = this.length(); // read first: `this.pos += this.length()` would add to the old pos
       this.pos += n;
-    }
-    else if (wire === WIRE_I64 || wire === WIRE_I32) {
+    } else if (wire === WIRE_I64 || wire === WIRE_I32) {
       const n = wire === WIRE_I64 ? 8 : 4;
       if (this.end - this.pos < n) this.fail('a fixed-size field runs past the end of its message');
       this.pos += n;

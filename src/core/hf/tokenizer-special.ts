@@ -135,7 +135,9 @@ async function readChatTemplate(dir: string, tc: JsonObject, log: (l: string) =>
   const fromConfig = tc.chat_template;
   if (typeof fromConfig === 'string') return fromConfig;
   if (Array.isArray(fromConfig)) {
-    const named = fromConfig.filter((t): t is NamedChatTemplate => isObject(t) && typeof t.name === 'string' && typeof t.template === 'string');
+    const named = fromConfig.filter(
+      (t): t is NamedChatTemplate => isObject(t) && typeof t.name === 'string' && typeof t.template === 'string',
+    );
     if (named.length) return named;
   }
   if (fromConfig !== undefined && fromConfig !== null) log('tokenizer_config.json chat_template has an unexpected type; ignored');

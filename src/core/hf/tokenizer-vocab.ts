@@ -40,7 +40,9 @@ export function spmVocabFromModel(spm: SentencePieceModel, opts: SpmOptions): To
   const list = emptyList(opts.nVocab, true);
   const n = Math.min(spm.pieces.length, opts.nVocab);
   if (spm.pieces.length > opts.nVocab) {
-    opts.log(`tokenizer.model has ${spm.pieces.length} pieces but the embedding has ${opts.nVocab} rows; pieces from id ${opts.nVocab} on are dropped`);
+    opts.log(
+      `tokenizer.model has ${spm.pieces.length} pieces but the embedding has ${opts.nVocab} rows; pieces from id ${opts.nVocab} on are dropped`,
+    );
   }
   for (let id = 0; id < n; id++) {
     const p = spm.pieces[id]!;

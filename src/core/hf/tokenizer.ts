@@ -122,7 +122,9 @@ function vocabFromTokenizerJson(tj: HfTokenizerJson, opts: VocabOptions, log: (l
   }
   const decoder = tj.decoder?.type;
   if (decoder !== 'ByteLevel') {
-    throw new UnsupportedError(`tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family is not supported`);
+    throw new UnsupportedError(
+      `tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family is not supported`,
+    );
   }
   const pre = identifyPreTokenizer(tj, opts.preTokenizer);
   log(`tokenizer.ggml.pre = ${pre.name} (${pre.reason})`);

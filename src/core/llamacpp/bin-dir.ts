@@ -49,7 +49,10 @@ export async function probeTool(tool: LlamaToolName, file: string, signal?: Abor
   try {
     await access(file, constants.X_OK);
   } catch {
-    const present = await stat(file).then(() => true, () => false);
+    const present = await stat(file).then(
+      () => true,
+      () => false,
+    );
     return { tool, path: file, problem: present ? 'is not executable' : 'is missing', version: null };
   }
   let problem = 'did not answer --help';
@@ -99,7 +102,10 @@ export async function validateLlamaBinDir(dir: string, opts: BinDirOptions = {})
   const binDir = path.resolve(dir);
   const origin = opts.origin ?? 'the llama.cpp binary directory';
   const dirStat = await stat(binDir).catch(() => null);
-  if (!dirStat?.isDirectory()) throw new UsageError(`${origin} ${binDir} is not a directory; point it at the folder that holds llama-quantize and the other llama.cpp tools`);
+  if (!dirStat?.isDirectory())
+    throw new UsageError(
+      `${origin} ${binDir} is not a directory; point it at the folder that holds llama-quantize and the other llama.cpp tools`,
+    );
   const files = LLAMA_TOOLS.map((tool) => path.join(binDir, toolFileName(tool)));
   // The worker is long-lived: re-probe when a binary changes (rebuilt in place), not on every job.
   const stamp = `${await filesStamp(files)}|${opts.expectedCommit ?? ''}`;
@@ -126,7 +132,9 @@ function summarise(binDir: string, probes: ToolProbe[], expectedCommit: string |
   const first = versions[0] ?? null;
   const warnings: string[] = [];
   if (new Set(versions.map((v) => `${v.release}/${v.commit}`)).size > 1) {
-    warnings.push(`the tools in ${binDir} come from different llama.cpp builds (${[...new Set(versions.map((v) => v.commit))].join(', ')})`);
+    warnings.push(
+      `the tools in ${binDir} come from different llama.cpp builds (${[...new Set(versions.map((v) => v.commit))].join(', ')})`,
+    );
   }
   if (!first) warnings.push(`none of the tools in ${binDir} printed its llama.cpp version`);
   else if (expectedCommit && first.commit && !expectedCommit.startsWith(first.commit)) {
@@ -140,6 +148,13 @@ function summarise(binDir: string, probes: ToolProbe[], expectedCommit: string |
 }
 
 async function filesStamp(files: string[]): Promise<string> {
-  const stats = await Promise.all(files.map((f) => stat(f).then((s) => `${s.size}:${s.mtimeMs}`, () => '-')));
+  const stats = await Promise.all(
+    files.map((f) =>
+      stat(f).then(
+        (s) => `${s.size}:${s.mtimeMs}`,
+        () => '-',
+      ),
+    ),
+  );
   return stats.join('|');
 }

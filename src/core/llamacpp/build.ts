@@ -12,7 +12,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { FailureError, ToolError, throwIfCancelled } from '../errors';
 import type { JobOptions } from '../job';
-import { type CacheLayout, type LlamaBuildSettings, MARKER_VERSION, buildFlavour, checkBuildMarker, cmakeFlags, markerToolPaths, writeBuildMarker } from './cache';
+import {
+  type CacheLayout,
+  type LlamaBuildSettings,
+  MARKER_VERSION,
+  buildFlavour,
+  checkBuildMarker,
+  cmakeFlags,
+  markerToolPaths,
+  writeBuildMarker,
+} from './cache';
 import { acquireLock } from './lock';
 import { runProcess, spawnCollect, toolErrorFor } from './process';
 import { parseBuildProgress, shortStepDescription } from './progress';
@@ -42,7 +51,8 @@ export function findExecutable(name: string, env: Env = process.env, platform: N
 }
 
 export function installHint(platform: NodeJS.Platform = process.platform): string {
-  if (platform === 'darwin') return 'install the Xcode Command Line Tools (xcode-select --install) for the compiler and git, and cmake (brew install cmake ninja)';
+  if (platform === 'darwin')
+    return 'install the Xcode Command Line Tools (xcode-select --install) for the compiler and git, and cmake (brew install cmake ninja)';
   if (platform === 'win32') return 'install Visual Studio Build Tools (C++), CMake and Git for Windows';
   return 'on Debian/Ubuntu: sudo apt-get install cmake ninja-build g++ git (Fedora: sudo dnf install cmake ninja-build gcc-c++ git)';
 }
@@ -88,7 +98,12 @@ export interface BuildResult {
 const STEP = 'build llama.cpp';
 
 /** Builds into `layout` unless it already holds a complete build of `source`. */
-export async function buildLlamaTools(source: LlamaSource, settings: LlamaBuildSettings, layout: CacheLayout, opts: BuildOptions = {}): Promise<BuildResult> {
+export async function buildLlamaTools(
+  source: LlamaSource,
+  settings: LlamaBuildSettings,
+  layout: CacheLayout,
+  opts: BuildOptions = {},
+): Promise<BuildResult> {
   const flavour = buildFlavour(settings);
   const expect = { release: source.release, commit: source.commit, flavour };
   await mkdir(path.dirname(layout.lock), { recursive: true });
@@ -106,7 +121,9 @@ export async function buildLlamaTools(source: LlamaSource, settings: LlamaBuildS
     await rm(layout.marker, { force: true });
     await mkdir(layout.dir, { recursive: true });
     const flags = cmakeFlags(settings);
-    opts.log?.(`building llama.cpp ${source.release} (${flavour}) in ${layout.dir}; this happens once per machine (about 10 minutes on 2 cores)`);
+    opts.log?.(
+      `building llama.cpp ${source.release} (${flavour}) in ${layout.dir}; this happens once per machine (about 10 minutes on 2 cores)`,
+    );
     const logStream = createWriteStream(layout.log, { flags: 'w' });
     try {
       await cloneSource(source, layout, prereq, logStream, opts);
@@ -144,7 +161,13 @@ function logTo(stream: WriteStream, extra?: (line: string) => void): (line: stri
 /** Marks a source tree as holding the current patch set. */
 const PATCH_STAMP = '.pajamas-patches';
 
-async function cloneSource(source: LlamaSource, layout: CacheLayout, prereq: BuildPrerequisites, log: WriteStream, opts: BuildOptions): Promise<void> {
+async function cloneSource(
+  source: LlamaSource,
+  layout: CacheLayout,
+  prereq: BuildPrerequisites,
+  log: WriteStream,
+  opts: BuildOptions,
+): Promise<void> {
   if (existsSync(layout.src)) {
     const head = await runProcess('git', prereq.git, ['-C', layout.src, 'rev-parse', 'HEAD'], { signal: opts.signal }).then(
       (o) => o.stdout.trim(),
@@ -163,10 +186,15 @@ async function cloneSource(source: LlamaSource, layout: CacheLayout, prereq: Bui
     onStdoutLine: line,
     onStderrLine: line,
   });
-  await runProcess('git', prereq.git, ['-C', partial, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', source.commit], {
-    signal: opts.signal,
-    onStderrLine: line,
-  });
+  await runProcess(
+    'git',
+    prereq.git,
+    ['-C', partial, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', source.commit],
+    {
+      signal: opts.signal,
+      onStderrLine: line,
+    },
+  );
   for (const patch of SOURCE_PATCHES) {
     const file = path.join(partial, `.pajamas-${patch.name}.patch`);
     await writeFile(file, patch.diff);
@@ -180,7 +208,13 @@ async function cloneSource(source: LlamaSource, layout: CacheLayout, prereq: Bui
 
 const CONFIGURE_STAMP = 'pajamas-configure.json';
 
-async function configure(layout: CacheLayout, prereq: BuildPrerequisites, flags: string[], log: WriteStream, opts: BuildOptions): Promise<void> {
+async function configure(
+  layout: CacheLayout,
+  prereq: BuildPrerequisites,
+  flags: string[],
+  log: WriteStream,
+  opts: BuildOptions,
+): Promise<void> {
   throwIfCancelled(opts.signal);
   const stampPath = path.join(layout.build, CONFIGURE_STAMP);
   const stamp = JSON.stringify({ generator: prereq.generator, flags, src: layout.src });
@@ -205,10 +239,16 @@ async function compile(layout: CacheLayout, prereq: BuildPrerequisites, log: Wri
   const args = ['--build', layout.build, '--config', 'Release', '--parallel', String(jobs), '--target', ...LLAMA_TOOLS];
   const onLine = logTo(log, (line) => {
     const step = parseBuildProgress(line);
-    if (step) opts.onProgress?.({ step: STEP, done: step.done, total: step.total, unit: 'steps', message: shortStepDescription(step.description) });
+    if (step)
+      opts.onProgress?.({ step: STEP, done: step.done, total: step.total, unit: 'steps', message: shortStepDescription(step.description) });
   });
   opts.onProgress?.({ step: STEP, message: `compiling with ${jobs} job${jobs > 1 ? 's' : ''}` });
-  const outcome = await spawnCollect(prereq.cmake, args, { signal: opts.signal, onStdoutLine: onLine, onStderrLine: logTo(log), tailFrom: 'combined' });
+  const outcome = await spawnCollect(prereq.cmake, args, {
+    signal: opts.signal,
+    onStdoutLine: onLine,
+    onStderrLine: logTo(log),
+    tailFrom: 'combined',
+  });
   if (outcome.exitCode !== 0) {
     const how = toolErrorFor('cmake', prereq.cmake, args, outcome).message.split('\n')[0];
     throw new ToolError('cmake', outcome.exitCode, outcome.outputTail, `compiling llama.cpp failed (${how}); full log: ${layout.log}`);

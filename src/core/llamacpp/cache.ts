@@ -49,7 +49,7 @@ export function resolveBuildSettings(opts: LlamaBuildSettingsOptions = {}, env: 
   return {
     root: opts.cacheDir ? path.resolve(opts.cacheDir) : llamaCacheRoot(env),
     native: opts.native ?? nativeFromEnv ?? true,
-    extraCmakeArgs: opts.extraCmakeArgs ?? (env.PAJAMAS_LLAMA_CMAKE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+    extraCmakeArgs: opts.extraCmakeArgs ?? env.PAJAMAS_LLAMA_CMAKE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
   };
 }
 
@@ -126,9 +126,7 @@ export interface MarkerExpectation {
   flavour: string;
 }
 
-export type MarkerCheck =
-  | { ok: true; marker: BuildMarker; tools: Record<LlamaToolName, string> }
-  | { ok: false; reason: string };
+export type MarkerCheck = { ok: true; marker: BuildMarker; tools: Record<LlamaToolName, string> } | { ok: false; reason: string };
 
 /** Checks that the cache directory holds a finished build of the expected source. */
 export async function checkBuildMarker(layout: CacheLayout, expect: MarkerExpectation): Promise<MarkerCheck> {
@@ -142,7 +140,8 @@ export async function checkBuildMarker(layout: CacheLayout, expect: MarkerExpect
   const marker = parseMarker(text);
   if (!marker) return { ok: false, reason: `unreadable build marker ${layout.marker}` };
   if (marker.release !== expect.release) return { ok: false, reason: `cache holds release ${marker.release}, expected ${expect.release}` };
-  if (marker.commit !== expect.commit) return { ok: false, reason: `cache was built from commit ${marker.commit}, expected ${expect.commit}` };
+  if (marker.commit !== expect.commit)
+    return { ok: false, reason: `cache was built from commit ${marker.commit}, expected ${expect.commit}` };
   if (marker.flavour !== expect.flavour) return { ok: false, reason: `cache holds flavour ${marker.flavour}, expected ${expect.flavour}` };
   const tools = {} as Record<LlamaToolName, string>;
   for (const tool of LLAMA_TOOLS) {

@@ -5,6 +5,15 @@ export { runLlamaTool, withThreads, defaultThreads, type RunLlamaToolOptions, ty
 export { validateLlamaBinDir, parseLlamaVersion, probeTool, type LlamaVersion, type BinDirOptions } from './bin-dir';
 export { spawnCollect, runProcess, type ProcessOptions, type ProcessOutcome } from './process';
 export { checkBuildPrerequisites, installHint, type BuildPrerequisites } from './build';
-export { llamaCacheRoot, resolveBuildSettings, buildFlavour, cacheLayout, cmakeFlags, type LlamaBuildSettings, type CacheLayout, type BuildMarker } from './cache';
+export {
+  llamaCacheRoot,
+  resolveBuildSettings,
+  buildFlavour,
+  cacheLayout,
+  cmakeFlags,
+  type LlamaBuildSettings,
+  type CacheLayout,
+  type BuildMarker,
+} from './cache';
 export { findLlamaSource, type LlamaSource } from './source';
 export { parseBuildProgress, type BuildStep } from './progress';

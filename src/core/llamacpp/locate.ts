@@ -50,15 +50,28 @@ export async function llamaToolsStatus(opts: LlamaToolsOptions = {}): Promise<Ll
     if (user) return null; // a user directory works without node-llama-cpp's source
     throw error;
   });
-  if (user) return { available: true, tools: await validateLlamaBinDir(user.dir, { signal: opts.signal, origin: user.origin, expectedCommit: source?.commit }) };
+  if (user)
+    return {
+      available: true,
+      tools: await validateLlamaBinDir(user.dir, { signal: opts.signal, origin: user.origin, expectedCommit: source?.commit }),
+    };
   const settings = resolveBuildSettings(opts);
   const flavour = buildFlavour(settings);
   const layout = cacheLayout(settings.root, source!.release, flavour);
   const check = await checkBuildMarker(layout, { release: source!.release, commit: source!.commit, flavour });
-  if (!check.ok) return { available: false, release: source!.release, commit: source!.commit, flavour, dir: layout.dir, reason: check.reason };
+  if (!check.ok)
+    return { available: false, release: source!.release, commit: source!.commit, flavour, dir: layout.dir, reason: check.reason };
   return {
     available: true,
-    tools: { release: source!.release, commit: source!.commit, source: 'cache', binDir: layout.bin, tools: check.tools, flavour, warnings: [] },
+    tools: {
+      release: source!.release,
+      commit: source!.commit,
+      source: 'cache',
+      binDir: layout.bin,
+      tools: check.tools,
+      flavour,
+      warnings: [],
+    },
   };
 }
 
@@ -76,14 +89,25 @@ export async function ensureLlamaTools(opts: LlamaToolsOptions = {}): Promise<Ll
   const status = await llamaToolsStatus(opts);
   if (status.available && (opts.build !== 'force' || status.tools.source === 'bin-dir')) return status.tools;
   if (!status.available && opts.build === 'never') {
-    throw new FailureError(`the llama.cpp tools are not built (${status.reason}); run "npm run build:llama" or "pajamas tools --build" first`, {
-      dir: status.dir,
-    });
+    throw new FailureError(
+      `the llama.cpp tools are not built (${status.reason}); run "npm run build:llama" or "pajamas tools --build" first`,
+      {
+        dir: status.dir,
+      },
+    );
   }
   const source = await findLlamaSource(opts.packageRoot);
   const settings = resolveBuildSettings(opts);
   const flavour = buildFlavour(settings);
   const layout = cacheLayout(settings.root, source.release, flavour);
   const result = await buildLlamaTools(source, settings, layout, { ...opts, force: opts.build === 'force' });
-  return { release: source.release, commit: source.commit, source: 'cache', binDir: layout.bin, tools: result.tools, flavour, warnings: [] };
+  return {
+    release: source.release,
+    commit: source.commit,
+    source: 'cache',
+    binDir: layout.bin,
+    tools: result.tools,
+    flavour,
+    warnings: [],
+  };
 }

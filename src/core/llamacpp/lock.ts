@@ -50,13 +50,19 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
     }
     const who = owner ? `process ${owner.pid} on ${owner.hostname} (since ${owner.startedAt})` : 'another process';
     if (opts.wait === false) {
-      throw new FailureError(`${lockPath} is held by ${who}: a build is already running; wait for it to finish, or delete the lock file if no build is running`, {
+      throw new FailureError(
+        `${lockPath} is held by ${who}: a build is already running; wait for it to finish, or delete the lock file if no build is running`,
+        {
+          lock: lockPath,
+          owner,
+        },
+      );
+    }
+    if (Date.now() - started > (opts.waitLimitMs ?? LOCK_WAIT_LIMIT_MS)) {
+      throw new FailureError(`gave up waiting for ${lockPath}, held by ${who}; delete the lock file if no build is running`, {
         lock: lockPath,
         owner,
       });
-    }
-    if (Date.now() - started > (opts.waitLimitMs ?? LOCK_WAIT_LIMIT_MS)) {
-      throw new FailureError(`gave up waiting for ${lockPath}, held by ${who}; delete the lock file if no build is running`, { lock: lockPath, owner });
     }
     if (!announced) {
       announced = true;

@@ -36,7 +36,10 @@ export function parseBuildProgress(line: string): BuildStep | null {
 export function shortStepDescription(description: string): string {
   const object = /^Building (?:C|CXX) object (.+)$/.exec(description);
   if (object) {
-    const file = object[1]!.split('/').pop()!.replace(/\.o(bj)?$/, '');
+    const file = object[1]!
+      .split('/')
+      .pop()!
+      .replace(/\.o(bj)?$/, '');
     return `compiling ${file}`;
   }
   const link = /^Linking (?:C|CXX) (?:executable|static library) (.+)$/.exec(description);

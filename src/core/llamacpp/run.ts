@@ -44,7 +44,8 @@ export function withThreads(tool: LlamaToolName, args: readonly string[], thread
 }
 
 export async function runLlamaTool(tool: LlamaToolName, args: readonly string[], opts: RunLlamaToolOptions = {}): Promise<LlamaToolResult> {
-  const tools = opts.tools ?? (await ensureLlamaTools({ ...opts.toolsOptions, signal: opts.signal, onProgress: opts.onProgress, log: opts.log }));
+  const tools =
+    opts.tools ?? (await ensureLlamaTools({ ...opts.toolsOptions, signal: opts.signal, onProgress: opts.onProgress, log: opts.log }));
   const file = tools.tools[tool];
   const fullArgs = withThreads(tool, args, opts.threads);
   opts.log?.(`running ${tool} ${fullArgs.join(' ')}`);

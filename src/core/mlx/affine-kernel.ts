@@ -107,8 +107,15 @@ export function createAffineKernel(): AffineKernel {
     let o = 0;
     if (bits === 3) {
       for (let k = 0; k < g; k += 8) {
-        const x = q[k] | (q[k + 1] << 3) | (q[k + 2] << 6) | (q[k + 3] << 9) |
-          (q[k + 4] << 12) | (q[k + 5] << 15) | (q[k + 6] << 18) | (q[k + 7] << 21);
+        const x =
+          q[k] |
+          (q[k + 1] << 3) |
+          (q[k + 2] << 6) |
+          (q[k + 3] << 9) |
+          (q[k + 4] << 12) |
+          (q[k + 5] << 15) |
+          (q[k + 6] << 18) |
+          (q[k + 7] << 21);
         packed[o] = x;
         packed[o + 1] = x >>> 8;
         packed[o + 2] = x >>> 16;

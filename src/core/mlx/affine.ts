@@ -79,7 +79,9 @@ export function dequantizeAffine(q: AffineQuantized, p: AffineParams, out?: Floa
   checkAffineParams(p);
   const count = q.scales.length * p.groupSize;
   if (q.words.length * 32 !== count * p.bits || q.biases.length !== q.scales.length) {
-    throw new UsageError(`packed weight of ${q.words.length} words does not match ${q.scales.length} groups of ${p.groupSize} at ${p.bits} bits`);
+    throw new UsageError(
+      `packed weight of ${q.words.length} words does not match ${q.scales.length} groups of ${p.groupSize} at ${p.bits} bits`,
+    );
   }
   const dst = out ?? new Float32Array(count);
   kernel.dequantize(q.words, q.scales, q.biases, count, p.bits, p.groupSize, dst);

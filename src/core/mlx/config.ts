@@ -54,14 +54,16 @@ export function readQuantization(config: JsonObject, path: string): { defaults: 
     else if (v !== true) throw new FormatError(`"quantization.${k}" is neither an object nor false`, { path });
   }
   const mode = q.mode ?? MLX_QUANT_MODE;
-  if (mode !== MLX_QUANT_MODE) throw new FormatError(`quantization mode "${String(mode)}" is not supported here (only "${MLX_QUANT_MODE}")`, { path });
+  if (mode !== MLX_QUANT_MODE)
+    throw new FormatError(`quantization mode "${String(mode)}" is not supported here (only "${MLX_QUANT_MODE}")`, { path });
   return { defaults, modules };
 }
 
 function entry(o: JsonObject, path: string, where: string): MlxQuant {
   const groupSize = o.group_size;
   const bits = o.bits;
-  if (typeof groupSize !== 'number' || typeof bits !== 'number') throw new FormatError(`"${where}" needs numeric group_size and bits`, { path });
+  if (typeof groupSize !== 'number' || typeof bits !== 'number')
+    throw new FormatError(`"${where}" needs numeric group_size and bits`, { path });
   return { bits, groupSize };
 }
 

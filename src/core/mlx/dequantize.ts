@@ -103,7 +103,13 @@ function planPieces(model: MlxModel, dtype: MlxFloatDtype): Piece[] {
     }
     const rowsPerExpert = totalRows / experts.length;
     experts.forEach((hfName, e) => {
-      pieces.push({ out: { name: hfName, dtype: outDtype, shape: shape.slice(1) }, source: t, quantized, row: e * rowsPerExpert, rows: rowsPerExpert });
+      pieces.push({
+        out: { name: hfName, dtype: outDtype, shape: shape.slice(1) },
+        source: t,
+        quantized,
+        row: e * rowsPerExpert,
+        rows: rowsPerExpert,
+      });
     });
   }
   return pieces;
@@ -112,7 +118,14 @@ function planPieces(model: MlxModel, dtype: MlxFloatDtype): Piece[] {
 async function writePiece(writer: ShardWriter, piece: Piece, dtype: MlxFloatDtype, chunkBytes: number): Promise<void> {
   const shape = piece.out.shape;
   const rowLength = shape.length ? shape[shape.length - 1]! : 1;
-  const outItem = piece.quantized || isFloatDtype(piece.source.dtype) ? itemBytes(dtype) : piece.source.byteLength / Math.max(1, piece.source.shape.reduce((a, b) => a * b, 1));
+  const outItem =
+    piece.quantized || isFloatDtype(piece.source.dtype)
+      ? itemBytes(dtype)
+      : piece.source.byteLength /
+        Math.max(
+          1,
+          piece.source.shape.reduce((a, b) => a * b, 1),
+        );
   const perChunk = Math.max(1, Math.floor(chunkBytes / Math.max(1, rowLength * 4)));
   for (let r = 0; r < piece.rows; r += perChunk) {
     const rows = Math.min(perChunk, piece.rows - r);
@@ -122,7 +135,12 @@ async function writePiece(writer: ShardWriter, piece: Piece, dtype: MlxFloatDtyp
       await writer.write(piece.out.name, at, encodeFloats(dequantizeAffine(q, piece.quantized.quant), dtype));
       continue;
     }
-    const inItem = piece.source.byteLength / Math.max(1, piece.source.shape.reduce((a, b) => a * b, 1));
+    const inItem =
+      piece.source.byteLength /
+      Math.max(
+        1,
+        piece.source.shape.reduce((a, b) => a * b, 1),
+      );
     const start = (piece.row + r) * rowLength * inItem;
     const bytes = await readTensorBytes(piece.source, { start, end: start + rows * rowLength * inItem });
     const data = isFloatDtype(piece.source.dtype) ? convertFloats(bytes, piece.source.dtype, dtype, piece.source.name) : bytes;

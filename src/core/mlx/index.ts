@@ -30,6 +30,14 @@ export {
   type MlxQuant,
   type MlxWeightInfo,
 } from './policy';
-export { moduleQuantization, openMlxModel, quantizedWeight, readDequantizedWeight, readQuantizedRows, type MlxModel, type QuantizedWeight } from './reader';
+export {
+  moduleQuantization,
+  openMlxModel,
+  quantizedWeight,
+  readDequantizedWeight,
+  readQuantizedRows,
+  type MlxModel,
+  type QuantizedWeight,
+} from './reader';
 export { MLX_INDEX_FILE, MLX_MAX_SHARD_BYTES } from './shards';
 export { MLX_COPIED_FILES, writeMlxModel, type MlxWeightDecision, type MlxWriteResult, type WriteMlxOptions } from './writer';

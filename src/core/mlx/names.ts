@@ -60,7 +60,10 @@ export function checkMlxModelType(modelType: string | undefined, where: string):
  * The MLX checkpoint's tensors for an HF checkpoint, sorted by name: experts stacked, rotary
  * buffers dropped, `lm_head.weight` dropped when the embeddings are tied.
  */
-export function mlxSourceTensors(tensors: ReadonlyMap<string, TensorShapeInfo>, opts: { tiedEmbeddings: boolean; where: string }): MlxSourceTensor[] {
+export function mlxSourceTensors(
+  tensors: ReadonlyMap<string, TensorShapeInfo>,
+  opts: { tiedEmbeddings: boolean; where: string },
+): MlxSourceTensor[] {
   const out: MlxSourceTensor[] = [];
   const stacks = new Map<string, { experts: Map<number, string>; suffix: string }>();
   for (const [name, t] of tensors) {
@@ -81,13 +84,21 @@ export function mlxSourceTensors(tensors: ReadonlyMap<string, TensorShapeInfo>, 
   return out.sort((a, b) => compareNames(a.name, b.name));
 }
 
-function stackExperts(target: string, experts: Map<number, string>, tensors: ReadonlyMap<string, TensorShapeInfo>, where: string): MlxSourceTensor {
+function stackExperts(
+  target: string,
+  experts: Map<number, string>,
+  tensors: ReadonlyMap<string, TensorShapeInfo>,
+  where: string,
+): MlxSourceTensor {
   const count = experts.size;
   const sources: string[] = [];
   for (let e = 0; e < count; e++) {
     const name = experts.get(e);
     if (name === undefined) {
-      throw new FormatError(`experts for ${target} are not numbered 0..${count - 1} (expert ${e} is missing); the checkpoint is incomplete`, { path: where, tensor: target });
+      throw new FormatError(
+        `experts for ${target} are not numbered 0..${count - 1} (expert ${e} is missing); the checkpoint is incomplete`,
+        { path: where, tensor: target },
+      );
     }
     sources.push(name);
   }
@@ -95,10 +106,13 @@ function stackExperts(target: string, experts: Map<number, string>, tensors: Rea
   for (const name of sources) {
     const t = tensors.get(name)!;
     if (t.dtype !== first.dtype || t.shape.join('x') !== first.shape.join('x')) {
-      throw new FormatError(`expert tensor ${name} is ${t.dtype} [${t.shape.join(', ')}], but ${sources[0]} is ${first.dtype} [${first.shape.join(', ')}]; experts must match to be stacked`, {
-        path: where,
-        tensor: name,
-      });
+      throw new FormatError(
+        `expert tensor ${name} is ${t.dtype} [${t.shape.join(', ')}], but ${sources[0]} is ${first.dtype} [${first.shape.join(', ')}]; experts must match to be stacked`,
+        {
+          path: where,
+          tensor: name,
+        },
+      );
     }
   }
   return { name: target, sources, shape: [count, ...first.shape], dtype: first.dtype };

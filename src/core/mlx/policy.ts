@@ -64,7 +64,8 @@ export function pajamasMlxPolicy(body: MlxQuant): MlxPolicy {
     description: `pajamas: ${defaults.bits}-bit body, ${Math.max(defaults.bits, PAJAMAS_MLX_EMBEDDING_BITS)}-bit embeddings/lm_head, ${Math.max(defaults.bits, PAJAMAS_MLX_ROUTER_BITS)}-bit routers, group ${defaults.groupSize}`,
     choose(w) {
       if (ROUTER_PATH.test(w.modulePath)) return { bits: Math.max(defaults.bits, PAJAMAS_MLX_ROUTER_BITS), groupSize: defaults.groupSize };
-      if (EMBEDDING_PATH.test(w.modulePath)) return { bits: Math.max(defaults.bits, PAJAMAS_MLX_EMBEDDING_BITS), groupSize: defaults.groupSize };
+      if (EMBEDDING_PATH.test(w.modulePath))
+        return { bits: Math.max(defaults.bits, PAJAMAS_MLX_EMBEDDING_BITS), groupSize: defaults.groupSize };
       return { ...defaults };
     },
   };
@@ -99,6 +100,9 @@ export function mlxPolicyFromPlan(plan: Pick<QuantPlan, 'mlxDefault' | 'tensors'
 
 /** Parses `--mlx-bits` / `--mlx-group-size` style values. */
 export function parseMlxQuant(bits: string | number | undefined, groupSize: string | number | undefined, fallback: MlxQuant): MlxQuant {
-  const q = { bits: bits === undefined ? fallback.bits : Number(bits), groupSize: groupSize === undefined ? fallback.groupSize : Number(groupSize) };
+  const q = {
+    bits: bits === undefined ? fallback.bits : Number(bits),
+    groupSize: groupSize === undefined ? fallback.groupSize : Number(groupSize),
+  };
   return checked(q, 'MLX options');
 }

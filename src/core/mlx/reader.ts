@@ -61,7 +61,11 @@ export function quantizedWeight(model: MlxModel, modulePath: string): QuantizedW
   if (!quant) return null;
   const get = (suffix: string): SafetensorsTensor => {
     const t = model.weights.tensors.get(`${modulePath}.${suffix}`);
-    if (!t) throw new FormatError(`quantized module ${modulePath} has no "${suffix}" tensor`, { path: model.dir, tensor: `${modulePath}.${suffix}` });
+    if (!t)
+      throw new FormatError(`quantized module ${modulePath} has no "${suffix}" tensor`, {
+        path: model.dir,
+        tensor: `${modulePath}.${suffix}`,
+      });
     return t;
   };
   const weight = get('weight');
@@ -72,14 +76,18 @@ export function quantizedWeight(model: MlxModel, modulePath: string): QuantizedW
   const shape = [...lead, (packed * 32) / quant.bits];
   const groups = [...lead, shape[shape.length - 1]! / quant.groupSize];
   const bad = (why: string): never => {
-    throw new FormatError(`quantized module ${modulePath} (${quant.bits}-bit, group ${quant.groupSize}): ${why}`, { path: model.dir, tensor: `${modulePath}.weight` });
+    throw new FormatError(`quantized module ${modulePath} (${quant.bits}-bit, group ${quant.groupSize}): ${why}`, {
+      path: model.dir,
+      tensor: `${modulePath}.weight`,
+    });
   };
   if (weight.dtype !== 'U32') bad(`weight is ${weight.dtype}, expected U32`);
   if (!Number.isInteger(shape[shape.length - 1]! / quant.groupSize)) bad(`row of ${shape[shape.length - 1]} values is not whole groups`);
   for (const t of [scales, biases]) {
     if (t.shape.join(',') !== groups.join(',')) bad(`${t.name} has shape [${t.shape.join(', ')}], expected [${groups.join(', ')}]`);
   }
-  if (scales.dtype !== biases.dtype || !['BF16', 'F16', 'F32'].includes(scales.dtype)) bad(`scales/biases are ${scales.dtype}/${biases.dtype}`);
+  if (scales.dtype !== biases.dtype || !['BF16', 'F16', 'F32'].includes(scales.dtype))
+    bad(`scales/biases are ${scales.dtype}/${biases.dtype}`);
   return { modulePath, quant, weight, scales, biases, shape, dtype: scales.dtype as MlxFloatDtype };
 }
 
@@ -89,7 +97,10 @@ export async function readQuantizedRows(w: QuantizedWeight, row: number, rows: n
   const wordsPerRow = (rowLength * w.quant.bits) / 32;
   const groupsPerRow = rowLength / w.quant.groupSize;
   const item = w.dtype === 'F32' ? 4 : 2;
-  const words = typedView(await readTensorBytes(w.weight, { start: row * wordsPerRow * 4, end: (row + rows) * wordsPerRow * 4 }), Uint32Array);
+  const words = typedView(
+    await readTensorBytes(w.weight, { start: row * wordsPerRow * 4, end: (row + rows) * wordsPerRow * 4 }),
+    Uint32Array,
+  );
   const decode = async (t: SafetensorsTensor): Promise<Float32Array> => {
     const bytes = await readTensorBytes(t, { start: row * groupsPerRow * item, end: (row + rows) * groupsPerRow * item });
     return decodeFloats(w.dtype === 'F32' ? typedView(bytes, Float32Array) : typedView(bytes, Uint16Array), w.dtype);

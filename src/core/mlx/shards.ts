@@ -122,7 +122,12 @@ export class ShardWriter {
     const writer = new ShardWriter(handles);
     shards.forEach((s, i) => {
       for (const t of s.tensors) {
-        writer.where.set(t.name, { handle: handles[i]!, offset: s.offsets.get(t.name)!, byteLength: s.byteLengths.get(t.name)!, shard: s.file });
+        writer.where.set(t.name, {
+          handle: handles[i]!,
+          offset: s.offsets.get(t.name)!,
+          byteLength: s.byteLengths.get(t.name)!,
+          shard: s.file,
+        });
         writer.written.set(t.name, 0);
       }
     });

@@ -4,15 +4,7 @@
  * at a few chunks whatever the model size.
  */
 import { UnsupportedError } from '../errors';
-import {
-  bf16ToF16Array,
-  bf16ToF32Array,
-  f16ToF32Array,
-  f32ToBf16Array,
-  f32ToF16Array,
-  f64ToF32Array,
-  typedView,
-} from '../formats/float';
+import { bf16ToF16Array, bf16ToF32Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array, f64ToF32Array, typedView } from '../formats/float';
 import { readTensorBytes, type SafetensorsTensor } from '../formats/safetensors';
 import type { MlxFloatDtype } from './affine';
 

@@ -110,7 +110,9 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
   const parameters = sources.reduce((n, s) => n + numel(s.shape), 0);
   const block = quantizationBlock(policy.defaults, new Map(decisions.map((d) => [d.modulePath, d.quant ?? false])));
   const outConfig = mlxConfig({ ...config, tie_word_embeddings: tied }, block);
-  log(`MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized (${policy.description}), ${dtype}, ${shards.length} file(s)`);
+  log(
+    `MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized (${policy.description}), ${dtype}, ${shards.length} file(s)`,
+  );
 
   const target = path.resolve(outDir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
@@ -134,7 +136,9 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
     dtype,
     quantization: block,
     weights: decisions,
-    bitsPerWeight: parameters ? (shards.reduce((n, s) => n + [...s.byteLengths.values()].reduce((a, b) => a + b, 0), 0) * 8) / parameters : 0,
+    bitsPerWeight: parameters
+      ? (shards.reduce((n, s) => n + [...s.byteLengths.values()].reduce((a, b) => a + b, 0), 0) * 8) / parameters
+      : 0,
     copiedFiles,
     seconds: (Date.now() - started) / 1000,
   };
@@ -155,7 +159,11 @@ function targetDtype(config: JsonObject, model: SafetensorsModel): MlxFloatDtype
 }
 
 /** Applies the policy to every weight matrix; the rest (norms, biases, 1-D) stay as they are. */
-function decide(sources: MlxSourceTensor[], policy: MlxPolicy, log: (line: string) => void): { jobs: Job[]; decisions: MlxWeightDecision[] } {
+function decide(
+  sources: MlxSourceTensor[],
+  policy: MlxPolicy,
+  log: (line: string) => void,
+): { jobs: Job[]; decisions: MlxWeightDecision[] } {
   const jobs: Job[] = [];
   const decisions: MlxWeightDecision[] = [];
   for (const source of sources) {
@@ -216,7 +224,16 @@ async function writeTensors(
   const writer = await ShardWriter.create(dir, shards);
   const pool = new AffinePool(opts.threads);
   const inflight = new Inflight(2 * pool.threads + 1);
-  const ctx: Context = { model, dtype, writer, pool, inflight, chunkBytes: opts.chunkBytes ?? MLX_CHUNK_BYTES, progress, signal: opts.signal };
+  const ctx: Context = {
+    model,
+    dtype,
+    writer,
+    pool,
+    inflight,
+    chunkBytes: opts.chunkBytes ?? MLX_CHUNK_BYTES,
+    progress,
+    signal: opts.signal,
+  };
   try {
     for (const job of jobs) {
       if (job.quant) await writeQuantized(ctx, job.source, job.quant);

@@ -37,7 +37,9 @@ export async function loadCalibrationText(file: string | null): Promise<Calibrat
 /** Refuses to calibrate and evaluate on the same text. */
 export function assertDistinctTexts(calibration: TextRef, evaluation: TextRef): void {
   if (calibration.sha256 === evaluation.sha256) {
-    throw new UsageError(`the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text flatters itself: use different texts`);
+    throw new UsageError(
+      `the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text flatters itself: use different texts`,
+    );
   }
 }
 
@@ -56,7 +58,10 @@ const MIN_SPLIT_CHARS = 32 * 1024;
 export function calibrationRounds(text: string): string[] {
   // A short text stays whole: each round must still give llama-imatrix at least two chunks.
   if (text.length < MIN_SPLIT_CHARS) return [text];
-  const paragraphs = text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+  const paragraphs = text
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   const rounds: string[][] = Array.from({ length: ROUNDS }, () => []);
   paragraphs.forEach((p, i) => {
     const slot = i % 4;

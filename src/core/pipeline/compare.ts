@@ -70,7 +70,13 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
   const rows = compareRows(manifest.artifacts.filter((a): a is GgufArtifact => a.format === 'gguf' && a.target === request.target));
   const chartPath = path.join(path.dirname(manifestPath), `compare-${request.target}.svg`);
   const svg = qualityChartSvg(
-    rows.map((r) => ({ label: `${r.strategy}${r.imatrix ? ' + imatrix' : ''}`, sizeBytes: r.sizeBytes, kldMean: r.kldMean, strategy: r.strategy, imatrix: r.imatrix })),
+    rows.map((r) => ({
+      label: `${r.strategy}${r.imatrix ? ' + imatrix' : ''}`,
+      sizeBytes: r.sizeBytes,
+      kldMean: r.kldMean,
+      strategy: r.strategy,
+      imatrix: r.imatrix,
+    })),
     { title: `${manifest.model}: ${request.target}, mean KLD against F16 by file size` },
   );
   await writeAtomically(chartPath, (tmp) => writeFile(tmp, svg));

@@ -24,7 +24,10 @@ export async function checkFreeSpace(dir: string, needs: readonly DiskNeed[], fr
   const required = Math.ceil(total * (1 + DISK_HEADROOM_FRACTION));
   const available = await free(dir);
   if (available >= required) return;
-  const detail = needs.filter((d) => d.bytes > 0).map((d) => `${d.what} ${formatBytes(d.bytes)}`).join(', ');
+  const detail = needs
+    .filter((d) => d.bytes > 0)
+    .map((d) => `${d.what} ${formatBytes(d.bytes)}`)
+    .join(', ');
   throw new FailureError(
     `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% headroom), ${formatBytes(available)} free; free some space or choose another --out folder`,
     { dir, required, available },

@@ -49,7 +49,13 @@ export async function computeImatrix(job: ImatrixJob, opts: JobOptions = {}): Pr
       await writeFile(textFile, roundText);
       const args = ['-m', job.model, '-f', textFile, '-o', tmp, '-c', String(IMATRIX_CONTEXT), '--no-ppl', '-ofreq', '1000000'];
       if (i > 0) args.push('--in-file', tmp);
-      opts.onProgress?.({ step: 'imatrix', done: i, total: rounds.length, unit: 'steps', message: i ? `top-up round ${i + 1}: ${describeGaps(coverage!)}` : 'calibration' });
+      opts.onProgress?.({
+        step: 'imatrix',
+        done: i,
+        total: rounds.length,
+        unit: 'steps',
+        message: i ? `top-up round ${i + 1}: ${describeGaps(coverage!)}` : 'calibration',
+      });
       const result = await runLlamaTool('llama-imatrix', args, { tools: job.tools, signal: opts.signal, log: opts.log });
       toolMs += result.durationMs;
       chunks = parseChunkCount(`${result.stdout}\n${result.stderr}`) ?? chunks;
@@ -87,7 +93,11 @@ export async function readExpertCoverage(imatrixPath: string): Promise<Omit<Expe
   }
   const layers = [...perLayer.keys()].sort((a, b) => a - b);
   const countsPerLayer = layers.map((l) => perLayer.get(l)!);
-  return { countsPerLayer, underCovered: underCoveredExperts(layers, countsPerLayer), threshold: { minTokens: MIN_EXPERT_TOKENS, minFractionOfLayerMean: MIN_FRACTION_OF_MEAN } };
+  return {
+    countsPerLayer,
+    underCovered: underCoveredExperts(layers, countsPerLayer),
+    threshold: { minTokens: MIN_EXPERT_TOKENS, minFractionOfLayerMean: MIN_FRACTION_OF_MEAN },
+  };
 }
 
 export function underCoveredExperts(layers: readonly number[], countsPerLayer: readonly number[][]): ExpertCoverage['underCovered'] {

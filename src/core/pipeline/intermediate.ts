@@ -50,7 +50,14 @@ export async function ensureIntermediate(
 ): Promise<Intermediate> {
   if (model.kind === 'gguf') {
     const { files } = await source;
-    return { path: model.path, sizeBytes: files[0]!.sizeBytes, sha256: files[0]!.sha256, inputsKey: intermediateKey(await source), owned: false, convertMs: 0 };
+    return {
+      path: model.path,
+      sizeBytes: files[0]!.sizeBytes,
+      sha256: files[0]!.sha256,
+      inputsKey: intermediateKey(await source),
+      owned: false,
+      convertMs: 0,
+    };
   }
   const file = intermediatePath(outDir, model.name);
   if (previous?.sha256 && previous.sizeBytes !== null) {
@@ -63,7 +70,14 @@ export async function ensureIntermediate(
   }
   const result = await convertToGguf(model.path, { outPath: file, outType: 'f16' }, opts);
   // The converter hashed the bytes as it wrote them: reading the file back (O_DIRECT, so cold) costs seconds.
-  return { path: file, sizeBytes: result.bytes, sha256: result.sha256, inputsKey: intermediateKey(await source), owned: true, convertMs: result.seconds * 1000 };
+  return {
+    path: file,
+    sizeBytes: result.bytes,
+    sha256: result.sha256,
+    inputsKey: intermediateKey(await source),
+    owned: true,
+    convertMs: result.seconds * 1000,
+  };
 }
 
 /** The intermediate holds exactly the tensors the plan was made for, with the planned source types. */
@@ -78,6 +92,7 @@ export async function checkIntermediateMatchesPlan(file: string, plan: QuantPlan
       problems.push(`${t.name} is ${actual.type} [${actual.shape.join(', ')}], the plan expected ${t.sourceType} [${t.shape.join(', ')}]`);
     }
   }
-  if (gguf.tensors.length !== plan.tensors.length) problems.push(`the file has ${gguf.tensors.length} tensors, the plan ${plan.tensors.length}`);
+  if (gguf.tensors.length !== plan.tensors.length)
+    problems.push(`the file has ${gguf.tensors.length} tensors, the plan ${plan.tensors.length}`);
   if (problems.length) throw new FailureError(`${file} does not match the plan: ${problems.slice(0, 6).join('; ')}`, { problems });
 }

@@ -18,13 +18,19 @@ export function sourceKey(source: ManifestSource): string {
 
 /** What a plan decides, independent of its wording: every tensor's GGUF type and MLX bits. */
 export function planTypesKey(plan: QuantPlan): string {
-  return inputsKey({ target: plan.target, strategy: plan.strategy, types: plan.tensors.map((t) => [t.name, t.ggufType, t.mlx?.bits ?? 0, t.mlx?.groupSize ?? 0]) });
+  return inputsKey({
+    target: plan.target,
+    strategy: plan.strategy,
+    types: plan.tensors.map((t) => [t.name, t.ggufType, t.mlx?.bits ?? 0, t.mlx?.groupSize ?? 0]),
+  });
 }
 
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);

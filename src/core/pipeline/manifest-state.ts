@@ -26,7 +26,13 @@ export class ManifestState {
       previous = null;
     }
     const manifest: Manifest = previous
-      ? { ...fresh, createdAt: previous.createdAt, artifacts: previous.artifacts, calibration: previous.calibration, baseline: previous.baseline }
+      ? {
+          ...fresh,
+          createdAt: previous.createdAt,
+          artifacts: previous.artifacts,
+          calibration: previous.calibration,
+          baseline: previous.baseline,
+        }
       : fresh;
     return new ManifestState(file, manifest, previous);
   }

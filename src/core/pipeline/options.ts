@@ -57,10 +57,13 @@ export function resolveSettings(request: QuantizeRequest, modelName: string): Qu
   const strategies = unique<PlanStrategy>(request.strategies ?? ['pajamas']);
   const formats = unique(request.formats ?? DEFAULT_FORMATS);
   if (!targets.length || targets.some((t) => !PLAN_TARGETS.includes(t))) throw new UsageError(`--targets takes ${PLAN_TARGETS.join(', ')}`);
-  if (!strategies.length || strategies.some((s) => !PLAN_STRATEGIES.includes(s))) throw new UsageError(`--strategy takes ${PLAN_STRATEGIES.join(', ')}`);
-  if (!formats.length || formats.some((f) => !OUTPUT_FORMATS.includes(f))) throw new UsageError(`--formats takes ${OUTPUT_FORMATS.join(', ')}`);
+  if (!strategies.length || strategies.some((s) => !PLAN_STRATEGIES.includes(s)))
+    throw new UsageError(`--strategy takes ${PLAN_STRATEGIES.join(', ')}`);
+  if (!formats.length || formats.some((f) => !OUTPUT_FORMATS.includes(f)))
+    throw new UsageError(`--formats takes ${OUTPUT_FORMATS.join(', ')}`);
   const contextSize = request.contextSize ?? DEFAULT_CONTEXT;
-  if (!Number.isInteger(contextSize) || contextSize < 16) throw new UsageError(`--ctx must be an integer of at least 16, got ${contextSize}`);
+  if (!Number.isInteger(contextSize) || contextSize < 16)
+    throw new UsageError(`--ctx must be an integer of at least 16, got ${contextSize}`);
   const gateThresholdPct = request.gateThresholdPct ?? DEFAULT_GATE_PCT;
   if (!(gateThresholdPct >= 0)) throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${gateThresholdPct}`);
   return {

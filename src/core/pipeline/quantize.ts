@@ -96,19 +96,27 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
   const model = await resolveModelSource(request.model);
   const settings = resolveSettings(request, model.name);
   if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
-    if (request.formats) throw new UsageError('MLX output is written from the Hugging Face folder; a GGUF input can only give GGUF artifacts');
+    if (request.formats)
+      throw new UsageError('MLX output is written from the Hugging Face folder; a GGUF input can only give GGUF artifacts');
     settings.formats = settings.formats.filter((f) => f !== 'mlx');
   }
   opts.onProgress?.({ step: 'detect', message: model.path });
   const loaded = await loadModelTensors(model.path, opts);
   const plans = settings.targets.flatMap((target) =>
     settings.strategies.map((strategy) =>
-      planQuantization(loaded.arch, loaded.tensors, { target, strategy, mlxBits: settings.mlx.bits, mlxGroupSize: settings.mlx.groupSize, sourceIsGguf: loaded.origin === 'gguf' }),
+      planQuantization(loaded.arch, loaded.tensors, {
+        target,
+        strategy,
+        mlxBits: settings.mlx.bits,
+        mlxGroupSize: settings.mlx.groupSize,
+        sourceIsGguf: loaded.origin === 'gguf',
+      }),
     ),
   );
   checkMlxSupport(settings, loaded, request.formats !== undefined, log);
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
-  if (evalText && settings.imatrix.kind === 'auto') assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
+  if (evalText && settings.imatrix.kind === 'auto')
+    assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
   await checkDisk(settings, model, plans);
   const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
@@ -157,7 +165,11 @@ async function evaluateArtifacts(run: Run, text: EvalText): Promise<QualityGateE
     return null;
   }
   try {
-    await evaluate(state.file, { text: text.path, ctx: settings.contextSize, gate: settings.gate, gateThresholdPct: settings.gateThresholdPct }, { ...run.opts, tools: run.tools });
+    await evaluate(
+      state.file,
+      { text: text.path, ctx: settings.contextSize, gate: settings.gate, gateThresholdPct: settings.gateThresholdPct },
+      { ...run.opts, tools: run.tools },
+    );
     return null;
   } catch (error) {
     if (error instanceof QualityGateError) return error;
@@ -179,11 +191,23 @@ function checkMlxSupport(settings: QuantizeSettings, loaded: ModelTensors, expli
 async function ensureMlx(run: Run, strategy: PlanStrategy): Promise<void> {
   const { settings, state, loaded, model } = run;
   throwIfCancelled(run.opts.signal);
-  const plan = planQuantization(loaded.arch, loaded.tensors, { target: mlxClassTarget(settings.mlx.bits), strategy, mlxBits: settings.mlx.bits, mlxGroupSize: settings.mlx.groupSize });
+  const plan = planQuantization(loaded.arch, loaded.tensors, {
+    target: mlxClassTarget(settings.mlx.bits),
+    strategy,
+    mlxBits: settings.mlx.bits,
+    mlxGroupSize: settings.mlx.groupSize,
+  });
   const id = mlxArtifactId(model.name, settings.mlx.bits, strategy);
   const previous = state.artifact(id);
   const { artifact, built } = await ensureMlxArtifact(
-    { hfDir: model.path, outDir: settings.outDir, id, plan, sourceKey: sourceKey(state.manifest.source), previous: previous?.format === 'mlx' ? previous : null },
+    {
+      hfDir: model.path,
+      outDir: settings.outDir,
+      id,
+      plan,
+      sourceKey: sourceKey(state.manifest.source),
+      previous: previous?.format === 'mlx' ? previous : null,
+    },
     run.opts,
   );
   (built ? run.built : run.skipped).push(artifact.path);
@@ -191,7 +215,13 @@ async function ensureMlx(run: Run, strategy: PlanStrategy): Promise<void> {
   await state.save();
 }
 
-function freshManifest(model: ModelSource, source: Manifest['source'], loaded: ModelTensors, tools: LlamaTools, plans: QuantPlan[]): Manifest {
+function freshManifest(
+  model: ModelSource,
+  source: Manifest['source'],
+  loaded: ModelTensors,
+  tools: LlamaTools,
+  plans: QuantPlan[],
+): Manifest {
   const now = new Date().toISOString();
   return {
     $schema: MANIFEST_SCHEMA_ID,
@@ -201,7 +231,11 @@ function freshManifest(model: ModelSource, source: Manifest['source'], loaded: M
     updatedAt: now,
     source,
     architecture: loaded.arch,
-    tools: { llamaPajamas: packageVersion(), llamaCpp: { release: tools.release, commit: tools.commit }, nodeLlamaCpp: nodeLlamaCppVersion() },
+    tools: {
+      llamaPajamas: packageVersion(),
+      llamaCpp: { release: tools.release, commit: tools.commit },
+      nodeLlamaCpp: nodeLlamaCppVersion(),
+    },
     calibration: null,
     plans: plans.map(planRecord),
     baseline: null,
@@ -216,7 +250,8 @@ async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: 
     needs.push({ what: 'F16 intermediate', bytes: f16 });
   }
   needs.push({ what: 'GGUF artifacts', bytes: plans.reduce((n, p) => n + p.totals.sizeBytes, 0) });
-  if (settings.formats.includes('mlx')) needs.push({ what: 'MLX artifacts', bytes: settings.strategies.length * plans[0]!.totals.mlxSizeBytes });
+  if (settings.formats.includes('mlx'))
+    needs.push({ what: 'MLX artifacts', bytes: settings.strategies.length * plans[0]!.totals.mlxSizeBytes });
   await checkFreeSpace(settings.outDir, needs);
 }
 
@@ -231,10 +266,15 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
     return previous;
   }
   const outPath = path.join(settings.outDir, `${run.model.name}-imatrix.gguf`);
-  const result = await computeImatrix({ tools: run.tools, model: intermediate.path, calibration, outPath, isMoe: run.loaded.arch.moe !== null }, opts);
+  const result = await computeImatrix(
+    { tools: run.tools, model: intermediate.path, calibration, outPath, isMoe: run.loaded.arch.moe !== null },
+    opts,
+  );
   run.timings.tools.push({ step: 'llama-imatrix', ms: result.toolMs });
   for (const gap of result.coverage?.underCovered ?? []) {
-    opts.log?.(`warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`);
+    opts.log?.(
+      `warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`,
+    );
   }
   const record: Calibration = {
     text: calibration.ref,
@@ -270,15 +310,33 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
   const { state, settings, opts } = run;
   throwIfCancelled(opts.signal);
   const id = ggufArtifactId(run.model.name, plan.target, plan.strategy, calibration !== null);
-  const key = inputsKey({ intermediate: intermediate.sha256, plan: planTypesKey(plan), llamaCpp: run.tools.commit ?? run.tools.release, imatrix: calibration?.imatrix.sha256 ?? null });
+  const key = inputsKey({
+    intermediate: intermediate.sha256,
+    plan: planTypesKey(plan),
+    llamaCpp: run.tools.commit ?? run.tools.release,
+    imatrix: calibration?.imatrix.sha256 ?? null,
+  });
   const file = path.join(settings.outDir, `${id}.gguf`);
   const existing = state.artifact(id);
-  if (existing?.format === 'gguf' && existing.inputsKey === key && !(await checkFile(file, { path: existing.path, sizeBytes: existing.sizeBytes, sha256: existing.sha256 }))) {
+  if (
+    existing?.format === 'gguf' &&
+    existing.inputsKey === key &&
+    !(await checkFile(file, { path: existing.path, sizeBytes: existing.sizeBytes, sha256: existing.sha256 }))
+  ) {
     opts.log?.(`${id}.gguf is up to date`);
     run.skipped.push(existing.path);
     return;
   }
-  const result = await quantizeByPlan({ tools: run.tools, input: intermediate.path, plan, outPath: file, imatrixPath: calibration ? path.join(settings.outDir, calibration.imatrix.path) : null }, opts);
+  const result = await quantizeByPlan(
+    {
+      tools: run.tools,
+      input: intermediate.path,
+      plan,
+      outPath: file,
+      imatrixPath: calibration ? path.join(settings.outDir, calibration.imatrix.path) : null,
+    },
+    opts,
+  );
   run.timings.tools.push({ step: `llama-quantize ${id}`, ms: result.toolMs });
   const artifact: GgufArtifact = {
     id,
@@ -304,4 +362,3 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
 function relative(run: Run, file: string): string {
   return path.relative(run.settings.outDir, file) || path.basename(file);
 }
-

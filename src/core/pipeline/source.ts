@@ -29,13 +29,16 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   const info = await stat(abs).catch(() => null);
   if (!info) {
     if (isHubRepoId(input)) {
-      throw new UnsupportedError(`quantizing straight from the Hugging Face Hub (${input}) is not supported yet; download the model and pass its folder`);
+      throw new UnsupportedError(
+        `quantizing straight from the Hugging Face Hub (${input}) is not supported yet; download the model and pass its folder`,
+      );
     }
     throw new UsageError(`no such model folder or file: ${input}`);
   }
   if (info.isDirectory()) {
     const entries = await readdir(abs);
-    if (!entries.includes('config.json')) throw new UsageError(`${abs} has no config.json: pass a Hugging Face model folder or an F16/BF16/F32 .gguf file`);
+    if (!entries.includes('config.json'))
+      throw new UsageError(`${abs} has no config.json: pass a Hugging Face model folder or an F16/BF16/F32 .gguf file`);
     if (!hasSafetensorsWeights(abs)) throw new UsageError(`${abs} has no .safetensors weights`);
     return { kind: 'hf-folder', path: abs, name: path.basename(abs) };
   }
@@ -88,7 +91,10 @@ export async function describeSource(source: ModelSource, previous: ManifestSour
     files.push(file);
     if (!unchanged) toHash.push(file);
   }
-  const digests = await sha256FilesInWorker(toHash.map((f) => path.join(dir, f.path)), opts.signal);
+  const digests = await sha256FilesInWorker(
+    toHash.map((f) => path.join(dir, f.path)),
+    opts.signal,
+  );
   toHash.forEach((f, i) => (f.sha256 = digests[i]!));
   return { kind: source.kind, path: source.path, repoId: null, revision: null, files };
 }

@@ -47,7 +47,13 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
  * evaluate 0.00 s + other 5.27 s; tool runs: llama-quantize model-Q4_K_M-pajamas 78.12 s, ...".
  */
 export function formatTimings(t: QuantizeTimings): string {
-  const parts = [`convert ${s(t.convertMs)}`, `tools ${s(toolsMs(t))}`, `mlx ${s(t.mlxMs)}`, `evaluate ${s(t.evaluateMs)}`, `other ${s(otherMs(t))}`];
+  const parts = [
+    `convert ${s(t.convertMs)}`,
+    `tools ${s(toolsMs(t))}`,
+    `mlx ${s(t.mlxMs)}`,
+    `evaluate ${s(t.evaluateMs)}`,
+    `other ${s(otherMs(t))}`,
+  ];
   const runs = t.tools.length ? t.tools.map((r) => `${r.step} ${s(r.ms)}`).join(', ') : 'none';
   return `timings: total ${s(t.totalMs)} = ${parts.join(' + ')}; tool runs: ${runs}`;
 }

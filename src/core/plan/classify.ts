@@ -145,5 +145,15 @@ export function tensorKind(name: string): TensorKind {
 export const EXPERT_KINDS: ReadonlySet<TensorKind> = new Set(['ffn_gate_exps', 'ffn_up_exps', 'ffn_down_exps']);
 export const SHARED_EXPERT_KINDS: ReadonlySet<TensorKind> = new Set(['ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp']);
 export const ATTENTION_KINDS: ReadonlySet<TensorKind> = new Set([
-  'attn_q', 'attn_k', 'attn_v', 'attn_qkv', 'attn_output', 'attn_q_a', 'attn_q_b', 'attn_kv_a', 'attn_kv_b', 'attn_k_b', 'attn_v_b',
+  'attn_q',
+  'attn_k',
+  'attn_v',
+  'attn_qkv',
+  'attn_output',
+  'attn_q_a',
+  'attn_q_b',
+  'attn_kv_a',
+  'attn_kv_b',
+  'attn_k_b',
+  'attn_v_b',
 ]);

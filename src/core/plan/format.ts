@@ -26,7 +26,10 @@ export function formatPlan(plan: QuantPlan): string {
 export function formatPlanSummary(plan: QuantPlan): string {
   const counts = new Map<string, number>();
   for (const t of plan.tensors) counts.set(t.ggufType, (counts.get(t.ggufType) ?? 0) + 1);
-  const histogram = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([type, n]) => `${type} x${n}`).join(', ');
+  const histogram = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${type} x${n}`)
+    .join(', ');
   const raised = plan.tensors.filter((t) => t.bytes > t.stockBytes).length;
   const lowered = plan.tensors.filter((t) => t.bytes < t.stockBytes).length;
   return [
@@ -57,9 +60,32 @@ function tensorLine(label: string, t: PlannedTensor): string {
 
 /** Reading order inside a block: attention, then the feed-forward network, then the rest. */
 const KIND_ORDER: readonly TensorKind[] = [
-  'norm', 'attn_q', 'attn_q_a', 'attn_q_b', 'attn_k', 'attn_v', 'attn_qkv', 'attn_kv_a', 'attn_kv_b', 'attn_k_b', 'attn_v_b',
-  'attn_output', 'linear_attn', 'ssm', 'router', 'ffn_gate', 'ffn_up', 'ffn_down', 'ffn_gate_exps', 'ffn_up_exps', 'ffn_down_exps',
-  'shexp_gate', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp', 'other',
+  'norm',
+  'attn_q',
+  'attn_q_a',
+  'attn_q_b',
+  'attn_k',
+  'attn_v',
+  'attn_qkv',
+  'attn_kv_a',
+  'attn_kv_b',
+  'attn_k_b',
+  'attn_v_b',
+  'attn_output',
+  'linear_attn',
+  'ssm',
+  'router',
+  'ffn_gate',
+  'ffn_up',
+  'ffn_down',
+  'ffn_gate_exps',
+  'ffn_up_exps',
+  'ffn_down_exps',
+  'shexp_gate',
+  'ffn_gate_shexp',
+  'ffn_up_shexp',
+  'ffn_down_shexp',
+  'other',
 ];
 
 function kindRank(t: PlannedTensor): number {

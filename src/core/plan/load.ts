@@ -39,7 +39,8 @@ export async function loadModelTensors(input: string, opts: JobOptions = {}): Pr
     return { arch, tensors, origin: 'gguf', note: null };
   }
   const dir = info?.isDirectory() ? input : info ? path.dirname(input) : null;
-  if (!dir) throw new UsageError(`planning needs a local model: ${input} is not a folder, config.json or .gguf file (download the model first)`);
+  if (!dir)
+    throw new UsageError(`planning needs a local model: ${input} is not a folder, config.json or .gguf file (download the model first)`);
   const configPath = info?.isDirectory() ? path.join(dir, 'config.json') : input;
   if (!existsSync(configPath)) {
     // A folder without config.json that detection accepted holds a single GGUF.

@@ -16,7 +16,17 @@ const MLX_ROUTER_BITS = 8;
 
 /** MLX width matching a GGUF type's precision (the plan's decisions carry over). */
 const MLX_BITS_FOR_GGUF: Partial<Record<GgmlTypeName, number>> = {
-  Q4_0: 4, Q4_1: 4, Q4_K: 4, Q5_0: 5, Q5_1: 5, Q5_K: 5, Q6_K: 6, Q8_0: 8, F16: 8, BF16: 8, F32: 8,
+  Q4_0: 4,
+  Q4_1: 4,
+  Q4_K: 4,
+  Q5_0: 5,
+  Q5_1: 5,
+  Q5_K: 5,
+  Q6_K: 6,
+  Q8_0: 8,
+  F16: 8,
+  BF16: 8,
+  F32: 8,
 };
 
 export interface MlxRow {
@@ -30,7 +40,8 @@ export interface MlxRow {
 export function validateMlxOptions(options: Pick<PlanOptions, 'mlxBits' | 'mlxGroupSize'>): MlxQuant {
   const bits = options.mlxBits ?? MLX_DEFAULT_BITS;
   const groupSize = options.mlxGroupSize ?? MLX_DEFAULT_GROUP_SIZE;
-  if (!(MLX_BITS as readonly number[]).includes(bits)) throw new UsageError(`--mlx-bits must be one of ${MLX_BITS.join(', ')}, got ${bits}`);
+  if (!(MLX_BITS as readonly number[]).includes(bits))
+    throw new UsageError(`--mlx-bits must be one of ${MLX_BITS.join(', ')}, got ${bits}`);
   if (!(MLX_GROUP_SIZES as readonly number[]).includes(groupSize)) {
     throw new UsageError(`--mlx-group-size must be one of ${MLX_GROUP_SIZES.join(', ')}, got ${groupSize}`);
   }

@@ -73,7 +73,15 @@ export function planQuantization(arch: ArchitectureInfo, tensors: readonly Model
     target: options.target,
     mlxDefault: mlx.defaults,
     tensors: planned,
-    totals: { parameters, sizeBytes, bpw: bpw(sizeBytes), stockSizeBytes, stockBpw: bpw(stockSizeBytes), mlxSizeBytes, mlxBpw: bpw(mlxSizeBytes) },
+    totals: {
+      parameters,
+      sizeBytes,
+      bpw: bpw(sizeBytes),
+      stockSizeBytes,
+      stockBpw: bpw(stockSizeBytes),
+      mlxSizeBytes,
+      mlxBpw: bpw(mlxSizeBytes),
+    },
     notes: planNotes(arch, planned),
   };
 }
@@ -192,7 +200,9 @@ function keptReason(p: Prepared): string {
     case 'norm':
       return `norm: kept ${p.sourceType}`;
     default:
-      return p.tensor.shape.length <= 1 ? `1-D tensor: kept ${p.sourceType}` : `kept ${p.sourceType}: llama.cpp does not quantize this tensor`;
+      return p.tensor.shape.length <= 1
+        ? `1-D tensor: kept ${p.sourceType}`
+        : `kept ${p.sourceType}: llama.cpp does not quantize this tensor`;
   }
 }
 
@@ -207,9 +217,12 @@ function planNotes(arch: ArchitectureInfo, planned: readonly PlannedTensor[]): s
   if (arch.tiedEmbeddings) notes.push('tied embeddings: token_embd also serves as the output head');
   if (arch.moe) {
     const experts = planned.filter((t) => EXPERT_KINDS.has(t.kind)).length;
-    notes.push(`MoE: ${arch.moe.numExperts} experts, ${arch.moe.numExpertsPerToken} per token; ${experts} stacked expert tensors; routers stay F32`);
+    notes.push(
+      `MoE: ${arch.moe.numExperts} experts, ${arch.moe.numExpertsPerToken} per token; ${experts} stacked expert tensors; routers stay F32`,
+    );
   }
   const preQuantized = planned.filter((t) => !['F32', 'F16', 'BF16'].includes(t.sourceType));
-  if (preQuantized.length) notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
+  if (preQuantized.length)
+    notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
   return notes;
 }

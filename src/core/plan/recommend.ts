@@ -30,7 +30,13 @@ export function recommend(arch: ArchitectureInfo): Recommendation {
   }
   return {
     ggufMethod,
-    mlxConfig: { bodyBits: MLX_DEFAULT_BITS, embeddingBits: 6, outputBits: 6, routerBits: arch.moe ? 8 : null, groupSize: MLX_DEFAULT_GROUP_SIZE },
+    mlxConfig: {
+      bodyBits: MLX_DEFAULT_BITS,
+      embeddingBits: 6,
+      outputBits: 6,
+      routerBits: arch.moe ? 8 : null,
+      groupSize: MLX_DEFAULT_GROUP_SIZE,
+    },
     specialHandling: specialHandling(arch),
     why,
   };
@@ -39,18 +45,27 @@ export function recommend(arch: ArchitectureInfo): Recommendation {
 function specialHandling(arch: ArchitectureInfo): string[] {
   const out: string[] = [];
   if (arch.attention === 'gqa' || arch.attention === 'mqa') {
-    out.push(`${arch.attention.toUpperCase()} ${arch.gqaRatio}:1: key/value projections are small and shared by ${arch.gqaRatio} query heads; they get more bits`);
+    out.push(
+      `${arch.attention.toUpperCase()} ${arch.gqaRatio}:1: key/value projections are small and shared by ${arch.gqaRatio} query heads; they get more bits`,
+    );
   }
   if (arch.attention === 'mla') out.push('MLA: the latent key/value and query projections are shared by every head; they get more bits');
   if (arch.moe) {
     const { numExperts, numExpertsPerToken, numSharedExperts } = arch.moe;
-    out.push(`MoE: routers stay F32 in GGUF and 8-bit in MLX; routed experts (${numExpertsPerToken} of ${numExperts} per token) carry the bit savings`);
+    out.push(
+      `MoE: routers stay F32 in GGUF and 8-bit in MLX; routed experts (${numExpertsPerToken} of ${numExperts} per token) carry the bit savings`,
+    );
     if (numSharedExperts > 0) out.push(`${numSharedExperts} shared expert(s) serve every token and are treated like dense FFN weights`);
   }
-  if (arch.attentionPattern === 'alternating') out.push(`sliding window ${arch.slidingWindow}: the global-attention layers get more bits than the local ones`);
-  if (arch.attentionPattern === 'hybrid') out.push('hybrid: the few softmax-attention layers get more bits; SSM/linear-attention projections are weighted for recurrent error build-up; conv1d stays F32');
+  if (arch.attentionPattern === 'alternating')
+    out.push(`sliding window ${arch.slidingWindow}: the global-attention layers get more bits than the local ones`);
+  if (arch.attentionPattern === 'hybrid')
+    out.push(
+      'hybrid: the few softmax-attention layers get more bits; SSM/linear-attention projections are weighted for recurrent error build-up; conv1d stays F32',
+    );
   if (arch.tiedEmbeddings) out.push('tied embeddings: token_embd is also the output head and is planned as one');
-  if (arch.sourceQuantization) out.push(`source is already ${arch.sourceQuantization.method}-quantized: such tensors are kept as they are or dequantized first`);
+  if (arch.sourceQuantization)
+    out.push(`source is already ${arch.sourceQuantization.method}-quantized: such tensors are kept as they are or dequantized first`);
   out.push('first and last layers get more bits (the output head never gets fewer than llama.cpp gives it)');
   return out;
 }

@@ -33,16 +33,16 @@ const KIND_GAIN: Partial<Record<TensorKind, readonly [number, string]>> = {
   attn_output: [3.5, 'writes the attention result into the residual stream'],
   attn_q_a: [2, 'MLA latent query projection shared by every head'],
   attn_q_b: [1, 'MLA per-head query projection'],
-  attn_kv_a: [5, 'MLA latent key/value projection: every head\'s keys and values come from it'],
+  attn_kv_a: [5, "MLA latent key/value projection: every head's keys and values come from it"],
   attn_kv_b: [4, 'MLA key/value up-projection'],
   attn_k_b: [1.5, 'MLA key up-projection'],
   attn_v_b: [4.5, 'MLA value up-projection'],
   ffn_gate: [2.2, 'gate of the feed-forward network'],
   ffn_up: [1.8, 'up projection of the feed-forward network'],
   ffn_down: [3.3, 'down projection writes straight into the residual stream'],
-  ffn_gate_exps: [2.2, 'routed experts\' gates'],
-  ffn_up_exps: [1.8, 'routed experts\' up projections'],
-  ffn_down_exps: [3.3, 'routed experts\' down projections write into the residual stream'],
+  ffn_gate_exps: [2.2, "routed experts' gates"],
+  ffn_up_exps: [1.8, "routed experts' up projections"],
+  ffn_down_exps: [3.3, "routed experts' down projections write into the residual stream"],
   ffn_gate_shexp: [2.2, 'shared expert gate projection, used by every token'],
   ffn_up_shexp: [1.8, 'shared expert up projection, used by every token'],
   ffn_down_shexp: [3.3, 'shared expert down projection, used by every token'],
@@ -69,7 +69,12 @@ export function tensorGain(arch: ArchitectureInfo, kind: TensorKind, layer: numb
   } else if (kind === 'token_embd' || kind === 'output') {
     const perLayer = kind === 'output' || arch.tiedEmbeddings ? OUTPUT_GAIN_PER_LAYER : TOKEN_EMBD_GAIN_PER_LAYER;
     g.gain = perLayer * arch.numLayers;
-    const role = kind === 'output' ? 'the output head writes the logits' : arch.tiedEmbeddings ? 'tied: the embedding is also the output head' : 'the embedding feeds every layer';
+    const role =
+      kind === 'output'
+        ? 'the output head writes the logits'
+        : arch.tiedEmbeddings
+          ? 'tied: the embedding is also the output head'
+          : 'the embedding feeds every layer';
     g.because.push(`${role} (gain ${formatGain(g.gain)})`);
   } else {
     const [gain, why] = KIND_GAIN[kind] ?? KIND_GAIN.other!;
@@ -79,7 +84,10 @@ export function tensorGain(arch: ArchitectureInfo, kind: TensorKind, layer: numb
   if (layer !== null) {
     const type = arch.layerTypes[layer];
     if (kind.startsWith('attn_') && type === 'full_attention' && arch.attentionPattern !== 'uniform') {
-      const why = arch.attentionPattern === 'hybrid' ? 'one of the few softmax-attention layers of a hybrid' : 'global-attention layer among sliding-window layers';
+      const why =
+        arch.attentionPattern === 'hybrid'
+          ? 'one of the few softmax-attention layers of a hybrid'
+          : 'global-attention layer among sliding-window layers';
       g.gain *= GLOBAL_ATTENTION_FACTOR;
       g.because.push(`${why} (x${GLOBAL_ATTENTION_FACTOR})`);
     }

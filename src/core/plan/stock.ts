@@ -78,10 +78,22 @@ export function rowLengthFallback(wanted: GgmlTypeName, rowLength: number): Ggml
   const block = ggmlType(wanted).blockSize;
   if (rowLength % block === 0) return wanted;
   const FALLBACK: Partial<Record<GgmlTypeName, GgmlTypeName>> = {
-    IQ1_S: 'IQ4_NL', IQ1_M: 'IQ4_NL', IQ2_XXS: 'IQ4_NL', IQ2_XS: 'IQ4_NL', IQ2_S: 'IQ4_NL',
-    IQ3_XXS: 'IQ4_NL', IQ3_S: 'IQ4_NL', IQ4_XS: 'IQ4_NL',
-    Q2_0: 'Q4_0', Q2_K: 'Q4_0', Q3_K: 'Q4_0', TQ1_0: 'Q4_0', TQ2_0: 'Q4_0',
-    Q4_K: 'Q5_0', Q5_K: 'Q5_1', Q6_K: 'Q8_0',
+    IQ1_S: 'IQ4_NL',
+    IQ1_M: 'IQ4_NL',
+    IQ2_XXS: 'IQ4_NL',
+    IQ2_XS: 'IQ4_NL',
+    IQ2_S: 'IQ4_NL',
+    IQ3_XXS: 'IQ4_NL',
+    IQ3_S: 'IQ4_NL',
+    IQ4_XS: 'IQ4_NL',
+    Q2_0: 'Q4_0',
+    Q2_K: 'Q4_0',
+    Q3_K: 'Q4_0',
+    TQ1_0: 'Q4_0',
+    TQ2_0: 'Q4_0',
+    Q4_K: 'Q5_0',
+    Q5_K: 'Q5_1',
+    Q6_K: 'Q8_0',
   };
   let next = FALLBACK[wanted];
   if (!next) {
@@ -135,7 +147,8 @@ function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, de
   if (category === 'output' || (ctx.tied && category === 'token_embd')) {
     const what = category === 'output' ? 'output head' : 'tied embeddings (also the output head)';
     const rowLength = t.shape[0] ?? 1;
-    if (falcon || rowLength % ggmlType(defaultType).blockSize !== 0) return { type: 'Q8_0', why: `${what}: Q8_0 when rows do not fit ${defaultType}` };
+    if (falcon || rowLength % ggmlType(defaultType).blockSize !== 0)
+      return { type: 'Q8_0', why: `${what}: Q8_0 when rows do not fit ${defaultType}` };
     return defaultType === 'Q8_0' ? { type: 'Q8_0', why: `${what}: Q8_0` } : { type: 'Q6_K', why: `${what}: always Q6_K` };
   }
   if (category === 'token_embd') return body;
@@ -145,7 +158,8 @@ function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, de
     if ((target === 'Q4_K_M' || target === 'Q5_K_M') && useMoreBits(ctx.state.attnV, ctx.numAttnV)) {
       choice = { type: 'Q6_K', why: `${category} in a use_more_bits layer: Q6_K` };
     }
-    if (isSeventyB(info) && (choice.type === 'Q3_K' || choice.type === 'Q4_K')) choice = { type: 'Q5_K', why: `${category} of a 70B model: Q5_K` };
+    if (isSeventyB(info) && (choice.type === 'Q3_K' || choice.type === 'Q4_K'))
+      choice = { type: 'Q5_K', why: `${category} of a 70B model: Q5_K` };
     if (eightExperts) choice = { type: 'Q8_0', why: `${category} of an 8-expert model: Q8_0` };
     ctx.state.attnV++;
     return choice;

@@ -54,14 +54,22 @@ const minText = `${MIN_PYTHON[0]}.${MIN_PYTHON[1]}`;
  * The Python to build the environment with. An explicit choice (`python`, else PAJAMAS_PYTHON) must
  * work and be new enough; otherwise the newest suitable candidate on PATH.
  */
-export async function findPython(opts: { python?: string; env?: Env; signal?: AbortSignal; candidates?: string[] } = {}): Promise<PythonInfo> {
+export async function findPython(
+  opts: { python?: string; env?: Env; signal?: AbortSignal; candidates?: string[] } = {},
+): Promise<PythonInfo> {
   const env = opts.env ?? process.env;
   const explicit = opts.python ?? env.PAJAMAS_PYTHON;
   if (explicit) {
     const info = await probePython(explicit, opts.signal);
-    if (!info) throw new FailureError(`${explicit} does not run as Python; point --python (or PAJAMAS_PYTHON) at a Python ${minText} or newer`, { python: explicit });
+    if (!info)
+      throw new FailureError(`${explicit} does not run as Python; point --python (or PAJAMAS_PYTHON) at a Python ${minText} or newer`, {
+        python: explicit,
+      });
     if (!isSupportedPython(info)) {
-      throw new UnsupportedError(`${explicit} is Python ${info.version}; mlx-lm needs Python ${minText} or newer`, { python: explicit, version: info.version });
+      throw new UnsupportedError(`${explicit} is Python ${info.version}; mlx-lm needs Python ${minText} or newer`, {
+        python: explicit,
+        version: info.version,
+      });
     }
     return info;
   }
@@ -73,7 +81,10 @@ export async function findPython(opts: { python?: string; env?: Env; signal?: Ab
   const usable = found.filter(isSupportedPython).sort((a, b) => b.major - a.major || b.minor - a.minor);
   if (usable[0]) return usable[0];
   const seen = found.length ? ` (found ${found.map((p) => `${p.command} ${p.version}`).join(', ')})` : '';
-  throw new FailureError(`no Python ${minText} or newer on PATH${seen}; install one (macOS: brew install python@3.12) or name it with --python / PAJAMAS_PYTHON`, {
-    found: found.map((p) => ({ command: p.command, version: p.version })),
-  });
+  throw new FailureError(
+    `no Python ${minText} or newer on PATH${seen}; install one (macOS: brew install python@3.12) or name it with --python / PAJAMAS_PYTHON`,
+    {
+      found: found.map((p) => ({ command: p.command, version: p.version })),
+    },
+  );
 }

@@ -17,7 +17,10 @@ const OS_NAMES: Partial<Record<NodeJS.Platform, string>> = { darwin: 'macOS', li
 export function mlxPlatformSupport(platform: NodeJS.Platform = process.platform, arch: string = process.arch): MlxPlatformSupport {
   const name = `${OS_NAMES[platform] ?? platform} ${arch}`;
   if (platform === 'darwin' && arch === 'arm64') return { supported: true, platform: name, message: `MLX runs on ${name}` };
-  const rosetta = platform === 'darwin' && arch === 'x64' && os.cpus().some((c) => /Apple/.test(c.model)) ? ' (this Node runs under Rosetta: use an arm64 Node)' : '';
+  const rosetta =
+    platform === 'darwin' && arch === 'x64' && os.cpus().some((c) => /Apple/.test(c.model))
+      ? ' (this Node runs under Rosetta: use an arm64 Node)'
+      : '';
   return {
     supported: false,
     platform: name,

@@ -103,11 +103,22 @@ export async function ensureMlxVenv(opts: EnsureMlxVenvOptions): Promise<MlxVenv
   log(`Python ${base.version} (${base.executable}) -> ${path.join(opts.storageDir, VENV_DIR_NAME)}`);
   await fsp.mkdir(opts.storageDir, { recursive: true });
   const dir = path.join(opts.storageDir, VENV_DIR_NAME);
-  const record = await writeDirectoryAtomically(dir, (tmp) => buildVenv(tmp, base, requirement, support.platform, !support.supported, opts), { signal: opts.signal });
+  const record = await writeDirectoryAtomically(
+    dir,
+    (tmp) => buildVenv(tmp, base, requirement, support.platform, !support.supported, opts),
+    { signal: opts.signal },
+  );
   return { dir, python: venvPython(dir), record };
 }
 
-async function buildVenv(tmp: string, base: PythonInfo, requirement: string, platform: string, forced: boolean, opts: EnsureMlxVenvOptions): Promise<MlxVenvRecord> {
+async function buildVenv(
+  tmp: string,
+  base: PythonInfo,
+  requirement: string,
+  platform: string,
+  forced: boolean,
+  opts: EnsureMlxVenvOptions,
+): Promise<MlxVenvRecord> {
   const step = (message: string, done: number) => opts.onProgress?.({ step: 'python', done, total: 4, unit: 'steps', message });
   step('creating the virtual environment', 0);
   const venvArgs = base.command === 'py' ? ['-3', '-m', 'venv', tmp] : ['-m', 'venv', tmp];
@@ -117,7 +128,17 @@ async function buildVenv(tmp: string, base: PythonInfo, requirement: string, pla
 
   const python = venvPython(tmp);
   step(`installing ${requirement}`, 1);
-  const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--progress-bar', 'off', ...(opts.pipArgs ?? []), requirement];
+  const pipArgs = [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--no-input',
+    '--progress-bar',
+    'off',
+    ...(opts.pipArgs ?? []),
+    requirement,
+  ];
   const pip = await spawnCollect(python, pipArgs, {
     signal: opts.signal,
     timeoutMs: opts.pipTimeoutMs ?? PIP_TIMEOUT_MS,
@@ -130,9 +151,16 @@ async function buildVenv(tmp: string, base: PythonInfo, requirement: string, pla
 
   step('checking the installation', 2);
   const packages = await installedVersions(python, opts);
-  const check = await spawnCollect(python, ['-c', 'import mlx_lm'], { signal: opts.signal, timeoutMs: VENV_CREATE_TIMEOUT_MS, env: opts.env });
+  const check = await spawnCollect(python, ['-c', 'import mlx_lm'], {
+    signal: opts.signal,
+    timeoutMs: VENV_CREATE_TIMEOUT_MS,
+    env: opts.env,
+  });
   if (check.exitCode !== 0) {
-    throw new FailureError(`${requirement} installed, but "import mlx_lm" fails${forced ? ` (MLX does not run on ${platform})` : ''}:\n${tail(check)}`, { packages });
+    throw new FailureError(
+      `${requirement} installed, but "import mlx_lm" fails${forced ? ` (MLX does not run on ${platform})` : ''}:\n${tail(check)}`,
+      { packages },
+    );
   }
   const record: MlxVenvRecord = {
     schema: VENV_RECORD_SCHEMA,
@@ -176,22 +204,29 @@ function tail(out: ProcessOutcome): string {
 function venvError(base: PythonInfo, out: ProcessOutcome): FailureError {
   const text = `${out.stdout}\n${out.stderr}`;
   const hint = /ensurepip|No module named venv/.test(text)
-    ? ' Python\'s venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with --python.'
+    ? " Python's venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with --python."
     : '';
-  return new FailureError(`"${base.command} -m venv" failed (exit ${out.exitCode ?? out.signal}).${hint}\n${tail(out)}`, { python: base.executable });
+  return new FailureError(`"${base.command} -m venv" failed (exit ${out.exitCode ?? out.signal}).${hint}\n${tail(out)}`, {
+    python: base.executable,
+  });
 }
 
 /** Connection failures pip reports when it cannot reach its index. */
-const OFFLINE = /NewConnectionError|Temporary failure in name resolution|Name or service not known|Network is unreachable|Failed to establish a new connection|ConnectTimeout|Read timed out|ProxyError|Max retries exceeded|nodename nor servname/;
+const OFFLINE =
+  /NewConnectionError|Temporary failure in name resolution|Name or service not known|Network is unreachable|Failed to establish a new connection|ConnectTimeout|Read timed out|ProxyError|Max retries exceeded|nodename nor servname/;
 
 function pipError(requirement: string, out: ProcessOutcome): FailureError {
   const text = `${out.stdout}\n${out.stderr}`;
   let why: string;
   if (out.timedOut) why = `pip did not finish within ${Math.round(out.durationMs / 60_000)} minutes`;
-  else if (OFFLINE.test(text)) why = 'pip cannot reach the package index (offline, or blocked by a proxy or firewall?). Connect to the internet, or set PIP_INDEX_URL to a reachable index, and try again';
+  else if (OFFLINE.test(text))
+    why =
+      'pip cannot reach the package index (offline, or blocked by a proxy or firewall?). Connect to the internet, or set PIP_INDEX_URL to a reachable index, and try again';
   else if (/from versions: none|No matching distribution/.test(text)) {
     why = `pip found no installable ${requirement}: the index is unreachable (offline?) or has no build of it for this Python and platform. Connect to the internet (or set PIP_INDEX_URL) and try again`;
-  }
-  else why = `pip exited with code ${out.exitCode}`;
-  return new FailureError(`could not install ${requirement}: ${why}. Nothing was left behind.\n${tail(out)}`, { requirement, exitCode: out.exitCode });
+  } else why = `pip exited with code ${out.exitCode}`;
+  return new FailureError(`could not install ${requirement}: ${why}. Nothing was left behind.\n${tail(out)}`, {
+    requirement,
+    exitCode: out.exitCode,
+  });
 }

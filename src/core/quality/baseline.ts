@@ -92,7 +92,8 @@ async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, 
     llamaCpp: `${c.tools.release}@${c.tools.commit ?? c.tools.binDir}`,
   });
   const done = (entry: KldBaseEntry, chunks: number, capReason: string | null): PreparedBaseline => {
-    if (entry.reused) log(`reusing the cached KL-divergence base ${entry.file} (computed ${entry.meta.createdAt}; ${formatBytes(entry.meta.bytes)})`);
+    if (entry.reused)
+      log(`reusing the cached KL-divergence base ${entry.file} (computed ${entry.meta.createdAt}; ${formatBytes(entry.meta.bytes)})`);
     return { spec, entry, ppl: entry.meta.ppl, nVocab, tokenCount, availableChunks: available, chunks, capReason, rebuilt: state.rebuilt };
   };
 
@@ -100,7 +101,15 @@ async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, 
   if (cached) return done(cached, wanted, null);
 
   await fsp.mkdir(c.cacheDir, { recursive: true });
-  const plan = planBaseChunks({ tokenCount, ctx: c.ctx, nVocab, maxChunks: wanted, freeBytes: await freeBytes(c.statfs, c.cacheDir), maxBaseBytes: c.maxBaseBytes, dir: c.cacheDir });
+  const plan = planBaseChunks({
+    tokenCount,
+    ctx: c.ctx,
+    nVocab,
+    maxChunks: wanted,
+    freeBytes: await freeBytes(c.statfs, c.cacheDir),
+    maxBaseBytes: c.maxBaseBytes,
+    dir: c.cacheDir,
+  });
   if (plan.capReason) log(plan.capReason);
   if (plan.chunks < wanted) {
     const capped = await findKldBase(c.cacheDir, request(plan.chunks), log);
@@ -112,7 +121,9 @@ async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, 
     const again = await findKldBase(c.cacheDir, request(plan.chunks), log);
     if (again) return done(again, plan.chunks, plan.capReason);
   }
-  log(`computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ${c.cacheDir}`);
+  log(
+    `computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ${c.cacheDir}`,
+  );
   const entry = await computeKldBase(c.cacheDir, request(plan.chunks), spec.path, c.text.path, toolOpts);
   return done(entry, plan.chunks, plan.capReason);
 }
@@ -129,14 +140,18 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   const dir = path.dirname(spec.path);
   const free = await freeBytes(statfs, dir);
   if (need && free < need + REBUILD_DISK_RESERVE_BYTES) {
-    throw new FailureError(`rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: free some space or pass --baseline`);
+    throw new FailureError(
+      `rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: free some space or pass --baseline`,
+    );
   }
   job.log?.(`the F16 baseline ${spec.path} was deleted after quantizing (kept: false); rebuilding it from ${spec.rebuildFrom}`);
   await convertToGguf(spec.rebuildFrom, { outPath: spec.path, outType: 'f16' }, job);
   state.rebuilt = true;
   const sha = await sha256File(spec.path, { ...job, step: 'hash baseline' });
   if (spec.recorded?.sha256 && sha !== spec.recorded.sha256) {
-    job.log?.(`the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter changed since quantizing`);
+    job.log?.(
+      `the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter changed since quantizing`,
+    );
   }
   return `sha256:${sha}`;
 }

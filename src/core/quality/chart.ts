@@ -67,7 +67,8 @@ export function seriesName(p: Pick<ChartPoint, 'strategy' | 'imatrix'>): string 
 
 function marker(x: number, y: number, imatrix: boolean, colour: string, title: string, cls = 'point'): string {
   const tip = `<title>${escapeXml(title)}</title>`;
-  if (!imatrix) return `<circle class="${cls}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${POINT_RADIUS}" fill="${colour}">${tip}</circle>`;
+  if (!imatrix)
+    return `<circle class="${cls}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${POINT_RADIUS}" fill="${colour}">${tip}</circle>`;
   const r = POINT_RADIUS + 1;
   const d = `M${x.toFixed(1)},${(y - r).toFixed(1)} L${(x + r).toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${(y + r).toFixed(1)} L${(x - r).toFixed(1)},${y.toFixed(1)} Z`;
   return `<path class="${cls}" d="${d}" fill="${colour}">${tip}</path>`;
@@ -108,7 +109,13 @@ export function qualityChartSvg(points: readonly ChartPoint[], opts: ChartOption
     const colour = colours.get(p.strategy)!;
     parts.push(
       `<g class="artifact">`,
-      marker(x, y, p.imatrix, colour, `${p.label}: ${(p.sizeBytes / unit.bytes).toFixed(2)} ${unit.name}, mean KLD ${p.kldMean.toFixed(6)}`),
+      marker(
+        x,
+        y,
+        p.imatrix,
+        colour,
+        `${p.label}: ${(p.sizeBytes / unit.bytes).toFixed(2)} ${unit.name}, mean KLD ${p.kldMean.toFixed(6)}`,
+      ),
       `<text class="label" x="${(x + 8).toFixed(1)}" y="${labelY[i]!.toFixed(1)}" font-size="11">${escapeXml(p.label)}</text>`,
       `</g>`,
     );
@@ -138,7 +145,15 @@ function spreadLabels(anchors: readonly { x: number; y: number }[]): number[] {
   return ys;
 }
 
-function axes(xTicks: number[], yTicks: number[], sx: (v: number) => number, sy: (v: number) => number, plotW: number, plotH: number, unit: string): string[] {
+function axes(
+  xTicks: number[],
+  yTicks: number[],
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  plotW: number,
+  plotH: number,
+  unit: string,
+): string[] {
   const left = MARGIN.left;
   const bottom = MARGIN.top + plotH;
   const out = [
@@ -171,7 +186,9 @@ function legend(points: readonly ChartPoint[], colours: Map<string, string>, wid
   const out = [`<g class="legend">`];
   series.forEach((p, i) => {
     const y = MARGIN.top + 10 + i * 22;
-    out.push(`<g class="legend-item">${marker(x, y, p.imatrix, colours.get(p.strategy)!, seriesName(p), 'legend-marker')}<text x="${x + 14}" y="${y + 4}">${escapeXml(seriesName(p))}</text></g>`);
+    out.push(
+      `<g class="legend-item">${marker(x, y, p.imatrix, colours.get(p.strategy)!, seriesName(p), 'legend-marker')}<text x="${x + 14}" y="${y + 4}">${escapeXml(seriesName(p))}</text></g>`,
+    );
   });
   out.push('</g>');
   return out;

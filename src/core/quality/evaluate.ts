@@ -100,7 +100,17 @@ export async function evaluate(input: string, options: EvaluateOptions = {}, job
     if (evalInput.baseline) {
       prepared = await prepareBaseline(
         evalInput.baseline,
-        { text: s.text, ctx: s.ctx, maxChunks: s.maxChunks, cacheDir: options.cacheDir ?? defaultKldCacheDir(), maxBaseBytes: options.maxBaseBytes, statfs: job.statfs ?? nodeStatFs, tools, threads: job.threads, referenceGguf },
+        {
+          text: s.text,
+          ctx: s.ctx,
+          maxChunks: s.maxChunks,
+          cacheDir: options.cacheDir ?? defaultKldCacheDir(),
+          maxBaseBytes: options.maxBaseBytes,
+          statfs: job.statfs ?? nodeStatFs,
+          tools,
+          threads: job.threads,
+          referenceGguf,
+        },
         job,
       );
     }
@@ -123,10 +133,20 @@ export async function evaluate(input: string, options: EvaluateOptions = {}, job
       availableChunks: scope.available,
       capReason: scope.capReason,
       baseline: prepared
-        ? { path: prepared.spec.path, ppl: prepared.ppl, rebuilt: prepared.rebuilt, kldBase: prepared.entry.file, kldBaseReused: prepared.entry.reused }
+        ? {
+            path: prepared.spec.path,
+            ppl: prepared.ppl,
+            rebuilt: prepared.rebuilt,
+            kldBase: prepared.entry.file,
+            kldBaseReused: prepared.entry.reused,
+          }
         : null,
       artifacts,
-      gate: { enforced: options.gate !== false, thresholdPct: s.thresholdPct, failed: gateFailures(artifacts.map((a) => ({ ...a, ...a.quality }))).map((a) => a.id) },
+      gate: {
+        enforced: options.gate !== false,
+        thresholdPct: s.thresholdPct,
+        failed: gateFailures(artifacts.map((a) => ({ ...a, ...a.quality }))).map((a) => a.id),
+      },
     };
     if (evalInput.manifestPath && options.updateManifest !== false) {
       await recordInManifest(evalInput.manifestPath, report, prepared?.spec.fromManifest ?? false);
@@ -144,9 +164,11 @@ export async function evaluate(input: string, options: EvaluateOptions = {}, job
 
 async function checkSettings(options: EvaluateOptions): Promise<Settings> {
   const ctx = options.ctx ?? DEFAULT_EVAL_CTX;
-  if (!Number.isInteger(ctx) || ctx < MIN_EVAL_CTX) throw new UsageError(`--ctx must be an integer of at least ${MIN_EVAL_CTX}, got ${ctx}`);
+  if (!Number.isInteger(ctx) || ctx < MIN_EVAL_CTX)
+    throw new UsageError(`--ctx must be an integer of at least ${MIN_EVAL_CTX}, got ${ctx}`);
   const thresholdPct = options.gateThresholdPct ?? DEFAULT_GATE_THRESHOLD_PCT;
-  if (!Number.isFinite(thresholdPct) || thresholdPct < 0) throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${thresholdPct}`);
+  if (!Number.isFinite(thresholdPct) || thresholdPct < 0)
+    throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${thresholdPct}`);
   if (options.maxChunks !== undefined && (!Number.isInteger(options.maxChunks) || options.maxChunks < 1)) {
     throw new UsageError(`--chunks must be a positive integer, got ${options.maxChunks}`);
   }
@@ -154,8 +176,15 @@ async function checkSettings(options: EvaluateOptions): Promise<Settings> {
 }
 
 /** Without a baseline: how many chunks the plain perplexity passes cover. */
-async function plainScope(referenceGguf: string | null, s: Settings, job: EvaluateJobOptions): Promise<{ chunks: number; available: number; capReason: null }> {
-  if (!referenceGguf) throw new UsageError('nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; pass --baseline <f16.gguf>');
+async function plainScope(
+  referenceGguf: string | null,
+  s: Settings,
+  job: EvaluateJobOptions,
+): Promise<{ chunks: number; available: number; capReason: null }> {
+  if (!referenceGguf)
+    throw new UsageError(
+      'nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; pass --baseline <f16.gguf>',
+    );
   const tokens = await countTokens(referenceGguf, s.text.path, job);
   const available = availableChunks(tokens, s.ctx, s.text.name);
   return { chunks: Math.min(available, s.maxChunks ?? available), available, capReason: null };
@@ -196,7 +225,10 @@ async function measure(
   if (prepared) {
     const nVocab = ggufVocabSize(await readGgufHeader(gguf));
     if (nVocab !== prepared.nVocab) {
-      throw new FormatError(`${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same model`, { path: t.path });
+      throw new FormatError(
+        `${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same model`,
+        { path: t.path },
+      );
     }
     kld = await runKlDivergence(gguf, prepared.entry.file, prepared.entry.meta.header, { ...job, progressStep: step });
     ppl = kld.ppl;

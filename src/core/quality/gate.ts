@@ -28,7 +28,11 @@ export function gateFailures<T extends GatedResult>(results: readonly T[]): T[] 
 }
 
 /** The QualityGateError for failed artifacts; `data` carries what the caller needs to report them. */
-export function qualityGateError(failures: readonly GatedResult[], thresholdPct: number, data: Record<string, unknown> = {}): QualityGateError {
+export function qualityGateError(
+  failures: readonly GatedResult[],
+  thresholdPct: number,
+  data: Record<string, unknown> = {},
+): QualityGateError {
   const list = failures.map((f) => `${f.id} (PPL ${f.ppl.toFixed(4)}, +${(((f.pplRatio ?? 1) - 1) * 100).toFixed(2)}%)`).join(', ');
   return new QualityGateError(
     `${failures.length} artifact(s) failed the quality gate: perplexity more than ${thresholdPct}% above the F16 baseline: ${list}. ` +

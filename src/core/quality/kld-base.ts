@@ -73,7 +73,10 @@ export async function readKldBaseHeader(file: string): Promise<KldBaseHeader> {
 export async function checkKldBaseFile(file: string, expected?: Partial<KldBaseHeader>): Promise<KldBaseHeader> {
   const header = await readKldBaseHeader(file);
   if (header.nCtx <= 1 || header.nVocab <= 0 || header.nChunk <= 0) {
-    throw new FormatError(`KL-divergence base file has an impossible header (n_ctx ${header.nCtx}, n_vocab ${header.nVocab}, n_chunk ${header.nChunk})`, { path: file });
+    throw new FormatError(
+      `KL-divergence base file has an impossible header (n_ctx ${header.nCtx}, n_vocab ${header.nVocab}, n_chunk ${header.nChunk})`,
+      { path: file },
+    );
   }
   for (const key of ['nCtx', 'nVocab', 'nChunk'] as const) {
     const want = expected?.[key];
@@ -84,7 +87,10 @@ export async function checkKldBaseFile(file: string, expected?: Partial<KldBaseH
   const size = (await stat(file)).size;
   const want = kldBaseBytes(header);
   if (size !== want) {
-    throw new FormatError(`KL-divergence base file is ${size} bytes, but its header implies ${want}: it is incomplete or corrupt; delete it`, { path: file });
+    throw new FormatError(
+      `KL-divergence base file is ${size} bytes, but its header implies ${want}: it is incomplete or corrupt; delete it`,
+      { path: file },
+    );
   }
   return header;
 }

@@ -70,7 +70,10 @@ export function kldCacheKey(req: KldBaseRequest): string {
  * the file, if present, still has the recorded size), else its path, size and mtime, which
  * spares hashing a multi-gigabyte file on every evaluation.
  */
-export async function baselineIdentity(file: string | null, recorded?: { sha256: string | null; sizeBytes: number | null }): Promise<string> {
+export async function baselineIdentity(
+  file: string | null,
+  recorded?: { sha256: string | null; sizeBytes: number | null },
+): Promise<string> {
   const info = file ? await fsp.stat(file).catch(() => null) : null;
   if (recorded?.sha256 && (!info || recorded.sizeBytes === null || info.size === recorded.sizeBytes)) return `sha256:${recorded.sha256}`;
   if (!file || !info) throw new FailureError(`the baseline ${file ?? '(none)'} does not exist and the manifest records no sha256 for it`);
@@ -125,7 +128,12 @@ export async function computeKldBase(
     );
     ppl = run.result.ppl;
     await checkKldBaseFile(tmp, expected).catch((error: Error) => {
-      throw new ToolError('llama-perplexity', 0, [error.message], `llama-perplexity did not write a complete KL-divergence base for ${baselineFile}`);
+      throw new ToolError(
+        'llama-perplexity',
+        0,
+        [error.message],
+        `llama-perplexity did not write a complete KL-divergence base for ${baselineFile}`,
+      );
     });
     await fsp.rename(tmp, file);
   } catch (error) {
@@ -140,7 +148,16 @@ export async function computeKldBase(
   }
   const header = await checkKldBaseFile(file, expected);
   const bytes = (await fsp.stat(file)).size;
-  const meta: KldBaseMeta = { format: KLD_CACHE_FORMAT, key, request: req, header, bytes, ppl, pplSource, createdAt: new Date().toISOString() };
+  const meta: KldBaseMeta = {
+    format: KLD_CACHE_FORMAT,
+    key,
+    request: req,
+    header,
+    bytes,
+    ppl,
+    pplSource,
+    createdAt: new Date().toISOString(),
+  };
   await writeAtomically(path.join(dir, META_FILE), (t) => fsp.writeFile(t, `${JSON.stringify(meta, null, 2)}\n`));
   return { dir, file, meta, reused: false };
 }

@@ -71,10 +71,17 @@ export function planBaseChunks(input: BaseChunkInput): BaseChunkPlan {
   }
   let capReason: string | null = null;
   if (chunks < wanted) {
-    const by = diskBudget < limit ? `${formatBytes(input.freeBytes)} free at ${input.dir}` : `the ${formatBytes(limit)} limit on a base file`;
+    const by =
+      diskBudget < limit ? `${formatBytes(input.freeBytes)} free at ${input.dir}` : `the ${formatBytes(limit)} limit on a base file`;
     capReason =
       `the KL-divergence base for all ${wanted} chunks would take ${formatBytes(kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: wanted }))}; ` +
       `with ${by}, only the first ${chunks} chunks (${chunks * input.ctx} tokens) are evaluated`;
   }
-  return { availableChunks: available, wantedChunks: wanted, chunks, bytes: kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: chunks }), capReason };
+  return {
+    availableChunks: available,
+    wantedChunks: wanted,
+    chunks,
+    bytes: kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: chunks }),
+    capReason,
+  };
 }

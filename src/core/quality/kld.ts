@@ -40,12 +40,25 @@ export function kldArgs(model: string, baseFile: string, ctx: number): string[] 
  * (running means over every chunk, without percentiles) when the tool never prints statistics for
  * so few tokens, or when the statistics were lost on every attempt.
  */
-export function kldResultFromOutput(text: string, base: KldBaseHeader, acceptRows: boolean): { result: Omit<KldResult, 'attempts' | 'durationMs'> | null; errors: string[] } {
+export function kldResultFromOutput(
+  text: string,
+  base: KldBaseHeader,
+  acceptRows: boolean,
+): { result: Omit<KldResult, 'attempts' | 'durationMs'> | null; errors: string[] } {
   const out = parseKldOutput(text);
   if (out.stats) {
     const s = out.stats;
     return {
-      result: { ppl: s.pplQ, pplBase: s.pplBase, pplRatio: s.pplRatio, kldMean: s.kldMean, kldP99: s.kldP99, top1: s.sameTop, stats: s, rows: out.rows },
+      result: {
+        ppl: s.pplQ,
+        pplBase: s.pplBase,
+        pplRatio: s.pplRatio,
+        kldMean: s.kldMean,
+        kldP99: s.kldP99,
+        top1: s.sameTop,
+        stats: s,
+        rows: out.rows,
+      },
       errors: out.errors,
     };
   }
@@ -54,7 +67,16 @@ export function kldResultFromOutput(text: string, base: KldBaseHeader, acceptRow
   if (last && last.chunk === base.nChunk && (acceptRows || fewTokens)) {
     const pplBase = last.ppl / Math.exp(last.lnPplRatio);
     return {
-      result: { ppl: last.ppl, pplBase, pplRatio: Math.exp(last.lnPplRatio), kldMean: last.kldMean, kldP99: null, top1: last.sameTop, stats: null, rows: out.rows },
+      result: {
+        ppl: last.ppl,
+        pplBase,
+        pplRatio: Math.exp(last.lnPplRatio),
+        kldMean: last.kldMean,
+        kldP99: null,
+        top1: last.sameTop,
+        stats: null,
+        rows: out.rows,
+      },
       errors: out.errors,
     };
   }
@@ -79,11 +101,18 @@ export async function runKlDivergence(
     { ...opts, totalChunks: base.nChunk },
   );
   if (partial && base.nChunk * scoredTokensPerChunk(base.nCtx) >= KLD_MIN_TOKENS_FOR_STATS) {
-    opts.log?.(`llama-perplexity's closing statistics were lost on every attempt; ${model}: mean KLD and top-1 come from its last chunk row, p99 KLD is unknown`);
+    opts.log?.(
+      `llama-perplexity's closing statistics were lost on every attempt; ${model}: mean KLD and top-1 come from its last chunk row, p99 KLD is unknown`,
+    );
   }
   const r = run.result;
   if (![r.ppl, r.kldMean, r.top1].every(Number.isFinite) || r.ppl <= 0) {
-    throw new ToolError('llama-perplexity', 0, [`PPL ${r.ppl}, mean KLD ${r.kldMean}, top-1 ${r.top1}`], `the KL-divergence pass of ${model} gave non-finite results: the model's outputs are not finite (a broken quantization?)`);
+    throw new ToolError(
+      'llama-perplexity',
+      0,
+      [`PPL ${r.ppl}, mean KLD ${r.kldMean}, top-1 ${r.top1}`],
+      `the KL-divergence pass of ${model} gave non-finite results: the model's outputs are not finite (a broken quantization?)`,
+    );
   }
   return { ...r, attempts: run.attempts, durationMs: run.durationMs };
 }

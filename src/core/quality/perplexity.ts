@@ -70,10 +70,15 @@ export async function runPerplexityTool<T>(
       throw new ToolError(TOOL, 0, parsed.errors, `${TOOL} failed while ${what} (it exited 0 but printed no result)`);
     }
     if (attempt < MAX_TOOL_ATTEMPTS) {
-      opts.log?.(`${TOOL}'s output ended before its result (its logger drops the last lines at exit); running it again (attempt ${attempt + 1} of ${MAX_TOOL_ATTEMPTS})`);
+      opts.log?.(
+        `${TOOL}'s output ended before its result (its logger drops the last lines at exit); running it again (attempt ${attempt + 1} of ${MAX_TOOL_ATTEMPTS})`,
+      );
     }
   }
-  const tail = lastText.split('\n').filter((l) => l.trim()).slice(-QUOTED_LINES);
+  const tail = lastText
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-QUOTED_LINES);
   throw new ToolError(TOOL, 0, tail, `${TOOL} printed no result while ${what}, ${MAX_TOOL_ATTEMPTS} times in a row`);
 }
 
@@ -134,7 +139,12 @@ export async function runPerplexity(model: string, textFile: string, opts: Perpl
   );
   const { ppl, pplError, chunks } = run.result;
   if (!Number.isFinite(ppl!) || ppl! <= 0) {
-    throw new ToolError(TOOL, 0, [`Final estimate: PPL = ${ppl}`], `${TOOL} computed a perplexity of ${ppl} for ${model}: the model's outputs are not finite (a broken quantization?)`);
+    throw new ToolError(
+      TOOL,
+      0,
+      [`Final estimate: PPL = ${ppl}`],
+      `${TOOL} computed a perplexity of ${ppl} for ${model}: the model's outputs are not finite (a broken quantization?)`,
+    );
   }
   return { ppl: ppl!, pplError: pplError ?? Number.NaN, chunks, attempts: run.attempts, durationMs: run.durationMs };
 }

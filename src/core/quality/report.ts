@@ -63,10 +63,17 @@ export function evaluationJson(report: EvaluationReport): EvaluationJson {
 const COLUMNS = ['artifact', 'size', 'bpw', 'PPL', 'PPL ratio', 'mean KLD', 'p99 KLD', 'top-1', 'gate'] as const;
 const NUMERIC = new Set<string>(['size', 'bpw', 'PPL', 'PPL ratio', 'mean KLD', 'p99 KLD', 'top-1']);
 
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<string> = new Set()): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: ReadonlySet<string> = new Set(),
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (numeric.has(header[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric.has(header[i]!) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -98,6 +105,9 @@ export function formatEvaluation(report: EvaluationReport): string {
   ];
   if (report.capReason) notes.push(`note: ${report.capReason}`);
   if (!report.baseline) notes.push('no F16 baseline: KL divergence, top-1 and the gate need one (--baseline <f16.gguf>)');
-  else notes.push(`gate: PPL at most ${report.gate.thresholdPct}% above the baseline${report.gate.enforced ? '' : ' (report only: --no-gate)'}`);
+  else
+    notes.push(
+      `gate: PPL at most ${report.gate.thresholdPct}% above the baseline${report.gate.enforced ? '' : ' (report only: --no-gate)'}`,
+    );
   return `${formatTable(COLUMNS, rows, NUMERIC)}\n\n${notes.join('\n')}`;
 }

@@ -57,8 +57,18 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
   const { path: manifestPath, manifest } = await readManifest(input);
   const targets = manifest.artifacts.map((a) => {
     const p = manifestRelative(manifestPath, a.path);
-    if (!existsSync(p)) throw new FormatError(`artifact ${a.id} is missing (${p}): run "pajamas quantize" again to rebuild it`, { path: manifestPath });
-    return { id: a.id, path: p, format: a.format, strategy: a.strategy, imatrix: a.imatrix, target: a.target, sizeBytes: a.sizeBytes, bpw: a.bpw };
+    if (!existsSync(p))
+      throw new FormatError(`artifact ${a.id} is missing (${p}): run "pajamas quantize" again to rebuild it`, { path: manifestPath });
+    return {
+      id: a.id,
+      path: p,
+      format: a.format,
+      strategy: a.strategy,
+      imatrix: a.imatrix,
+      target: a.target,
+      sizeBytes: a.sizeBytes,
+      bpw: a.bpw,
+    };
   });
   if (!targets.length) throw new UsageError(`${manifestPath} lists no artifacts to evaluate`);
   const own = manifestBaselineSpec(manifestPath, manifest);
@@ -117,6 +127,7 @@ export function ggufBitsPerWeight(file: GgufFile): number | null {
 /** Vocabulary size of a GGUF (the tokenizer's token list), as llama.cpp counts it. */
 export function ggufVocabSize(file: GgufFile): number {
   const kv = file.metadata.get('tokenizer.ggml.tokens');
-  if (!kv || !Array.isArray(kv.value)) throw new FormatError('no tokenizer.ggml.tokens: llama-perplexity cannot evaluate a GGUF without a tokenizer', { path: file.path });
+  if (!kv || !Array.isArray(kv.value))
+    throw new FormatError('no tokenizer.ggml.tokens: llama-perplexity cannot evaluate a GGUF without a tokenizer', { path: file.path });
   return kv.value.length;
 }

@@ -23,7 +23,9 @@ export interface EvalText extends TextRef {
 export function defaultEvalTextPath(): string {
   const file = dataPath(DEFAULT_EVAL_TEXT);
   if (existsSync(file)) return file;
-  throw new UsageError(`the default evaluation text data/${DEFAULT_EVAL_TEXT} is missing from this installation; pass one with --text <file>`);
+  throw new UsageError(
+    `the default evaluation text data/${DEFAULT_EVAL_TEXT} is missing from this installation; pass one with --text <file>`,
+  );
 }
 
 export async function resolveEvalText(file?: string): Promise<EvalText> {

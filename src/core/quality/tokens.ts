@@ -22,7 +22,15 @@ export async function countTokens(model: string, textFile: string, opts: ToolRun
   const run = await runLlamaTool('llama-tokenize', args, { tools: opts.tools, signal: opts.signal, log: opts.log });
   const count = parseTokenCount(run.stdout);
   if (count === null) {
-    throw new ToolError('llama-tokenize', 0, run.stderr.split('\n').filter((l) => l.trim()).slice(-10), `llama-tokenize printed no token count for ${textFile} with ${model}`);
+    throw new ToolError(
+      'llama-tokenize',
+      0,
+      run.stderr
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-10),
+      `llama-tokenize printed no token count for ${textFile} with ${model}`,
+    );
   }
   return count;
 }

@@ -99,7 +99,12 @@ export function chooseArtifact<A extends FitArtifact>(
     return { chosen, ranked, forced: true, explanation };
   }
   const chosen = ranked.find((c) => c.placement !== null) ?? null;
-  return { chosen, ranked, forced: false, explanation: chosen ? explainChoice(chosen, ranked, budget) : explainNoFit(ranked, budget, opts.contextSize) };
+  return {
+    chosen,
+    ranked,
+    forced: false,
+    explanation: chosen ? explainChoice(chosen, ranked, budget) : explainNoFit(ranked, budget, opts.contextSize),
+  };
 }
 
 function describeBudget(budget: MemoryBudget): string {

@@ -35,8 +35,10 @@ export function selectBackend(target: RuntimeTarget, env: BackendEnvironment, re
   const forced = request.backend && request.backend !== 'auto' ? request.backend : null;
   if (request.artifact !== undefined) {
     const named = target.artifacts.find((a) => a.id === request.artifact);
-    if (!named) throw new UsageError(`no artifact "${request.artifact}" in ${target.path}; it has ${target.artifacts.map((a) => a.id).join(', ')}`);
-    if (forced && forced !== named.format) throw new UsageError(`artifact "${named.id}" is ${named.format}, but the ${forced} backend was asked for`);
+    if (!named)
+      throw new UsageError(`no artifact "${request.artifact}" in ${target.path}; it has ${target.artifacts.map((a) => a.id).join(', ')}`);
+    if (forced && forced !== named.format)
+      throw new UsageError(`artifact "${named.id}" is ${named.format}, but the ${forced} backend was asked for`);
     if (named.format === 'mlx') requireMlxPython(env);
     return { backend: named.format, reason: `artifact "${named.id}" was named` };
   }
@@ -45,13 +47,20 @@ export function selectBackend(target: RuntimeTarget, env: BackendEnvironment, re
     if (forced === 'mlx') requireMlxPython(env);
     return { backend: forced, reason: `the ${forced} backend was asked for` };
   }
-  if (has('mlx') && isAppleSilicon(env) && env.mlxPython) return { backend: 'mlx', reason: 'Apple Silicon with an MLX artifact and mlx_lm' };
+  if (has('mlx') && isAppleSilicon(env) && env.mlxPython)
+    return { backend: 'mlx', reason: 'Apple Silicon with an MLX artifact and mlx_lm' };
   if (has('gguf')) {
-    const why = !has('mlx') ? 'the only format available' : !isAppleSilicon(env) ? 'MLX runs only on Apple Silicon' : 'no mlx_lm venv was found';
+    const why = !has('mlx')
+      ? 'the only format available'
+      : !isAppleSilicon(env)
+        ? 'MLX runs only on Apple Silicon'
+        : 'no mlx_lm venv was found';
     return { backend: 'gguf', reason: `GGUF through node-llama-cpp (${why})` };
   }
   if (!isAppleSilicon(env)) {
-    throw new UnsupportedError(`${target.path} has only MLX artifacts, and MLX runs only on Apple Silicon (this is ${env.platform}-${env.arch}); make a GGUF artifact too`);
+    throw new UnsupportedError(
+      `${target.path} has only MLX artifacts, and MLX runs only on Apple Silicon (this is ${env.platform}-${env.arch}); make a GGUF artifact too`,
+    );
   }
   requireMlxPython(env);
   return { backend: 'mlx', reason: 'Apple Silicon with an MLX artifact and mlx_lm' };

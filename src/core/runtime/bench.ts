@@ -196,7 +196,8 @@ export async function benchRuntime(file: string, opts: BenchOptions): Promise<Be
 
 async function vocabularySize(file: string): Promise<number> {
   const tokens = (await readGgufHeader(file)).metadata.get('tokenizer.ggml.tokens')?.value;
-  if (!Array.isArray(tokens) || !tokens.length) throw new FailureError(`${file} has no tokenizer.ggml.tokens; the benchmark needs a vocabulary`);
+  if (!Array.isArray(tokens) || !tokens.length)
+    throw new FailureError(`${file} has no tokenizer.ggml.tokens; the benchmark needs a vocabulary`);
   return tokens.length;
 }
 

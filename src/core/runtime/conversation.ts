@@ -10,7 +10,8 @@ const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
 
 /** A string is one user message; a list must end with a user message; "system" only comes first. */
 export function normalizeMessages(input: string | readonly ChatMessage[]): ChatMessage[] {
-  const messages = typeof input === 'string' ? [{ role: 'user' as const, content: input }] : input.map((m) => ({ role: m.role, content: m.content }));
+  const messages =
+    typeof input === 'string' ? [{ role: 'user' as const, content: input }] : input.map((m) => ({ role: m.role, content: m.content }));
   if (!messages.length) throw new UsageError('chat() needs at least one message');
   messages.forEach((m, i) => {
     if (!ROLES.includes(m.role)) throw new UsageError(`message ${i} has role "${String(m.role)}"; use system, user or assistant`);

@@ -10,7 +10,16 @@ import type { Placement } from './artifact-choice';
 import { Conversation } from './conversation';
 import { type GpuChoice, type Llama, type NodeLlamaCpp, deviceName, getLlamaInstance, loadNodeLlamaCpp, setLlamaLog } from './node-llama';
 import { StopMatcher, TokenTextDecoder } from './text-stream';
-import { DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, type ChatMessage, type GenerateOptions, type GenerateResult, type RuntimeSession, type SessionInfo, type StopReason } from './types';
+import {
+  DEFAULT_MAX_TOKENS,
+  DEFAULT_TEMPERATURE,
+  type ChatMessage,
+  type GenerateOptions,
+  type GenerateResult,
+  type RuntimeSession,
+  type SessionInfo,
+  type StopReason,
+} from './types';
 
 type LlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
 type LlamaContext = Awaited<ReturnType<LlamaModel['createContext']>>;
@@ -46,7 +55,12 @@ export async function openGgufSession(opts: GgufSessionOptions): Promise<Runtime
   // With a GPU, node-llama-cpp offloads as many layers as fit next to this context (all of them
   // when the memory fit said "gpu"); its own estimate has the last word on partial offloads.
   const gpuLayers = llama.gpu === false || opts.placement === 'cpu' ? 0 : { fitContext: { contextSize: opts.contextSize } };
-  const model = await llama.loadModel({ modelPath: opts.modelPath, gpuLayers, loadSignal: opts.signal, defaultContextFlashAttention: opts.flashAttention ?? 'auto' });
+  const model = await llama.loadModel({
+    modelPath: opts.modelPath,
+    gpuLayers,
+    loadSignal: opts.signal,
+    defaultContextFlashAttention: opts.flashAttention ?? 'auto',
+  });
   let context: LlamaContext | undefined;
   try {
     throwIfCancelled(opts.signal);
@@ -149,7 +163,10 @@ class GgufSession implements RuntimeSession {
       opts.onToken?.(piece);
     };
     if (maxTokens > 0 && !opts.signal?.aborted) {
-      for await (const token of sequence.evaluate(promptTokens, { temperature: opts.temperature ?? DEFAULT_TEMPERATURE, seed: opts.seed })) {
+      for await (const token of sequence.evaluate(promptTokens, {
+        temperature: opts.temperature ?? DEFAULT_TEMPERATURE,
+        seed: opts.seed,
+      })) {
         if (model.isEogToken(token)) {
           stopReason = 'eos';
           break;

@@ -1,8 +1,26 @@
 /** The runtime: load a manifest or GGUF, pick backend and artifact, chat, benchmark. */
 export { openSession, planSession, DEFAULT_CONTEXT_SIZE, type OpenSessionOptions, type SessionPlan } from './session';
-export { loadRuntimeTarget, checkArtifactFiles, type RuntimeTarget, type RuntimeArtifact, type ArtifactFile, type VerifyMode, type CheckArtifactOptions } from './target';
+export {
+  loadRuntimeTarget,
+  checkArtifactFiles,
+  type RuntimeTarget,
+  type RuntimeArtifact,
+  type ArtifactFile,
+  type VerifyMode,
+  type CheckArtifactOptions,
+} from './target';
 export { selectBackend, isAppleSilicon, type BackendEnvironment, type BackendDecision, type BackendRequest } from './backend';
-export { chooseArtifact, rankByQuality, placementFor, describeEstimate, type FitArtifact, type FitCandidate, type FitChoice, type MemoryBudget, type Placement } from './artifact-choice';
+export {
+  chooseArtifact,
+  rankByQuality,
+  placementFor,
+  describeEstimate,
+  type FitArtifact,
+  type FitCandidate,
+  type FitChoice,
+  type MemoryBudget,
+  type Placement,
+} from './artifact-choice';
 export {
   estimateMemory,
   estimateKvCacheBytes,

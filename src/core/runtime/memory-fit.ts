@@ -135,7 +135,12 @@ export function estimateMemory(arch: ArchitectureInfo, weightsBytes: number, opt
  * The largest context (a multiple of 256, or the model's trained length when that fits) whose
  * estimate fits `budgetBytes`; 0 when not even 256 tokens fit.
  */
-export function maxContextThatFits(arch: ArchitectureInfo, weightsBytes: number, budgetBytes: number, opts: Omit<MemoryOptions, 'contextSize'> = {}): number {
+export function maxContextThatFits(
+  arch: ArchitectureInfo,
+  weightsBytes: number,
+  budgetBytes: number,
+  opts: Omit<MemoryOptions, 'contextSize'> = {},
+): number {
   const limit = arch.contextLength > 0 ? arch.contextLength : MAX_SEARCHED_CONTEXT;
   const fits = (ctx: number) => estimateMemory(arch, weightsBytes, { ...opts, contextSize: ctx }).totalBytes <= budgetBytes;
   if (!fits(KV_CELL_PADDING)) return 0;

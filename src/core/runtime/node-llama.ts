@@ -33,7 +33,11 @@ let logSink: Logger | undefined;
 export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   modulePromise ??= import('node-llama-cpp').catch((error: unknown) => {
     modulePromise = undefined;
-    throw new FailureError(`cannot load node-llama-cpp (${(error as Error).message}); reinstall the package's dependencies (npm ci)`, {}, { cause: error });
+    throw new FailureError(
+      `cannot load node-llama-cpp (${(error as Error).message}); reinstall the package's dependencies (npm ci)`,
+      {},
+      { cause: error },
+    );
   });
   return modulePromise;
 }

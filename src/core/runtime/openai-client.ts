@@ -35,7 +35,11 @@ interface StreamChunk {
   error?: { message?: string } | string;
 }
 
-export function streamChatCompletion(server: OpenAiServer, messages: readonly ChatMessage[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+export function streamChatCompletion(
+  server: OpenAiServer,
+  messages: readonly ChatMessage[],
+  opts: GenerateOptions = {},
+): Promise<GenerateResult> {
   return streamCompletionRequest(server, '/v1/chat/completions', { messages }, opts);
 }
 
@@ -58,7 +62,12 @@ function requestBody(server: OpenAiServer, payload: Record<string, unknown>, opt
   return body;
 }
 
-async function streamCompletionRequest(server: OpenAiServer, endpoint: string, payload: Record<string, unknown>, opts: GenerateOptions): Promise<GenerateResult> {
+async function streamCompletionRequest(
+  server: OpenAiServer,
+  endpoint: string,
+  payload: Record<string, unknown>,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   if (opts.signal?.aborted) return { text: '', stopReason: 'cancelled', tokens: 0 };
@@ -96,7 +105,12 @@ function parseChunk(server: OpenAiServer, data: string): StreamChunk {
   }
 }
 
-function applyChunk(server: OpenAiServer, chunk: StreamChunk, state: { text: string; chunks: number; usageTokens: number | null; finish: string | null }, opts: GenerateOptions): void {
+function applyChunk(
+  server: OpenAiServer,
+  chunk: StreamChunk,
+  state: { text: string; chunks: number; usageTokens: number | null; finish: string | null },
+  opts: GenerateOptions,
+): void {
   if (chunk.error) {
     const message = typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error));
     throw new ToolError(server.name, null, [message], `${server.name} reported an error while generating`);

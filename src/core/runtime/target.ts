@@ -68,7 +68,9 @@ export async function loadRuntimeTarget(input: string, opts: Pick<JobOptions, 's
   if (!info) throw new UsageError(`${input} does not exist; pass a manifest.json, a folder holding one, or a .gguf file`);
   if (info.isFile() && (await isGgufFile(input))) return loadBareGguf(path.resolve(input));
   if (info.isDirectory() || input.toLowerCase().endsWith('.json')) return loadManifestTarget(input);
-  throw new UsageError(`${input} is neither a GGUF file nor a ${MANIFEST_FILE}; pass a manifest.json, a folder holding one, or a .gguf file`);
+  throw new UsageError(
+    `${input} is neither a GGUF file nor a ${MANIFEST_FILE}; pass a manifest.json, a folder holding one, or a .gguf file`,
+  );
 }
 
 async function loadBareGguf(file: string): Promise<RuntimeTarget> {
@@ -116,7 +118,14 @@ async function loadManifestTarget(input: string): Promise<RuntimeTarget> {
     throw new FormatError('/artifacts is empty: the manifest lists nothing to run; quantize the model first', { path: manifestPath });
   }
   const artifacts = manifest.artifacts.map((a, i) => runtimeArtifact(manifestPath, a, i));
-  return { kind: 'manifest', path: path.resolve(manifestPath), model: manifest.model, architecture: manifest.architecture, artifacts, manifest };
+  return {
+    kind: 'manifest',
+    path: path.resolve(manifestPath),
+    model: manifest.model,
+    architecture: manifest.architecture,
+    artifacts,
+    manifest,
+  };
 }
 
 function runtimeArtifact(manifestPath: string, a: Artifact, index: number): RuntimeArtifact {
@@ -124,7 +133,12 @@ function runtimeArtifact(manifestPath: string, a: Artifact, index: number): Runt
   const files: ArtifactFile[] =
     a.format === 'gguf'
       ? [{ path: abs, sizeBytes: a.sizeBytes, sha256: a.sha256, field: `artifacts[${index}]` }]
-      : a.files.map((f, j) => ({ path: path.join(abs, f.path), sizeBytes: f.sizeBytes, sha256: f.sha256, field: `artifacts[${index}].files[${j}]` }));
+      : a.files.map((f, j) => ({
+          path: path.join(abs, f.path),
+          sizeBytes: f.sizeBytes,
+          sha256: f.sha256,
+          field: `artifacts[${index}].files[${j}]`,
+        }));
   return {
     id: a.id,
     format: a.format,
@@ -158,15 +172,24 @@ export async function checkArtifactFiles(target: RuntimeTarget, artifact: Runtim
     const where = { path: target.path };
     const info = await stat(f.path).catch(() => null);
     if (!info || !info.isFile()) {
-      throw new FormatError(`artifact "${artifact.id}" (${f.field}.path): ${f.path} is missing; re-create the artifact or remove it from the manifest`, where);
+      throw new FormatError(
+        `artifact "${artifact.id}" (${f.field}.path): ${f.path} is missing; re-create the artifact or remove it from the manifest`,
+        where,
+      );
     }
     if (info.size !== f.sizeBytes) {
-      throw new FormatError(`artifact "${artifact.id}" (${f.field}.sizeBytes): ${f.path} is ${info.size} bytes, the manifest says ${f.sizeBytes}; ${stale}`, where);
+      throw new FormatError(
+        `artifact "${artifact.id}" (${f.field}.sizeBytes): ${f.path} is ${info.size} bytes, the manifest says ${f.sizeBytes}; ${stale}`,
+        where,
+      );
     }
     if (verify === 'size') continue;
     const sha = await cachedSha256(f.path, cacheFile, { ...opts, step: `check ${artifact.id} ${i + 1}/${artifact.files.length}` });
     if (sha !== f.sha256) {
-      throw new FormatError(`artifact "${artifact.id}" (${f.field}.sha256): ${f.path} has SHA-256 ${sha}, the manifest says ${f.sha256}; ${stale}`, where);
+      throw new FormatError(
+        `artifact "${artifact.id}" (${f.field}.sha256): ${f.path} has SHA-256 ${sha}, the manifest says ${f.sha256}; ${stale}`,
+        where,
+      );
     }
   }
 }

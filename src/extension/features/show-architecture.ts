@@ -82,8 +82,7 @@ function isModelFile(p: string): boolean {
 /** The file of the active editor tab, when it is a config.json or a .gguf. */
 function activeModelFile(): string | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  const uri =
-    input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : undefined;
+  const uri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : undefined;
   return uri?.scheme === 'file' && isModelFile(uri.fsPath) ? uri.fsPath : undefined;
 }
 

@@ -31,7 +31,10 @@ function model(t: TestContext, arch: TinyArch = 'llama') {
 
 function assertNoOutput(dir: string, out: string): void {
   assert.equal(existsSync(out), false, 'an output file was left behind');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.partial')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.partial')),
+    [],
+  );
 }
 
 test('convert --json: one JSON document on stdout, the GGUF on disk', (t) => {
@@ -91,7 +94,10 @@ test('an unsupported architecture: exit 4 listing the supported ones', (t) => {
   writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), model_type: 'gpt_oss' }));
   const r = pajamas('convert', m.dir, '-o', m.out);
   assert.equal(r.code, 4);
-  assert.match(r.stderr, /gpt_oss.*MXFP4.*Supported model types: llama, mistral, mixtral, qwen2, qwen3, qwen2_moe, qwen3_moe, gemma2, gemma3/);
+  assert.match(
+    r.stderr,
+    /gpt_oss.*MXFP4.*Supported model types: llama, mistral, mixtral, qwen2, qwen3, qwen2_moe, qwen3_moe, gemma2, gemma3/,
+  );
   assertNoOutput(m.dir, m.out);
 });
 

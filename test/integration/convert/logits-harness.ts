@@ -24,7 +24,10 @@ export async function withModel<T>(modelPath: string, fn: (model: LlamaModel) =>
   }
 }
 
-async function withSequence<T>(model: LlamaModel, fn: (seq: ReturnType<Awaited<ReturnType<LlamaModel['createContext']>>['getSequence']>) => Promise<T>): Promise<T> {
+async function withSequence<T>(
+  model: LlamaModel,
+  fn: (seq: ReturnType<Awaited<ReturnType<LlamaModel['createContext']>>['getSequence']>) => Promise<T>,
+): Promise<T> {
   const ctx = await model.createContext({
     contextSize: 128,
     batchSize: 128,
@@ -45,7 +48,15 @@ export async function llamaLogProbs(modelPath: string, ids: number[]): Promise<F
   return withModel(modelPath, (model) =>
     withSequence(model, async (seq) => {
       const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-      const out = await seq.controlledEvaluate(ids.map((t) => [t as Token, { generateNext: { probabilities: true, options } }] as [Token, { generateNext: { probabilities: true; options: typeof options } }]));
+      const out = await seq.controlledEvaluate(
+        ids.map(
+          (t) =>
+            [t as Token, { generateNext: { probabilities: true, options } }] as [
+              Token,
+              { generateNext: { probabilities: true; options: typeof options } },
+            ],
+        ),
+      );
       return out.map((o) => {
         const probs = o!.next.probabilities!;
         const lp = new Float64Array(probs.size).fill(-Infinity);

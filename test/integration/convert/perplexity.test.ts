@@ -22,7 +22,8 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
     if (!model || !text) return;
     const tools = await requireLlamaTools(t);
     if (!tools) return;
-    const reference = (JSON.parse(readFileSync(path.join(model, 'TRAINING.json'), 'utf8')) as { reference_ppl_llamacpp_ctx256: number }).reference_ppl_llamacpp_ctx256;
+    const reference = (JSON.parse(readFileSync(path.join(model, 'TRAINING.json'), 'utf8')) as { reference_ppl_llamacpp_ctx256: number })
+      .reference_ppl_llamacpp_ctx256;
     const dir = mkdtempSync(path.join(os.tmpdir(), `pajamas-${name}-`));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const out = path.join(dir, `${name}-f16.gguf`);

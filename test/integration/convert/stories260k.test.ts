@@ -26,10 +26,24 @@ test('stories260K-hf -> F32 GGUF: tensors bit-identical to stories260K.gguf, sam
   const ours = await readGgufHeader(out);
   const theirs = await readGgufHeader(ref);
   const ourNames = ours.tensors.map((x) => x.name).sort();
-  const theirNames = theirs.tensors.map((x) => x.name).filter((n) => n !== 'output.weight').sort();
+  const theirNames = theirs.tensors
+    .map((x) => x.name)
+    .filter((n) => n !== 'output.weight')
+    .sort();
   assert.deepEqual(ourNames, theirNames);
-  const embd = await readGgufTensorBytes(theirs, theirs.tensors.find((x) => x.name === 'token_embd.weight')!);
-  assert.ok(embd.equals(await readGgufTensorBytes(theirs, theirs.tensors.find((x) => x.name === 'output.weight')!)), 'reference output.weight is a copy of token_embd');
+  const embd = await readGgufTensorBytes(
+    theirs,
+    theirs.tensors.find((x) => x.name === 'token_embd.weight')!,
+  );
+  assert.ok(
+    embd.equals(
+      await readGgufTensorBytes(
+        theirs,
+        theirs.tensors.find((x) => x.name === 'output.weight')!,
+      ),
+    ),
+    'reference output.weight is a copy of token_embd',
+  );
   for (const info of ours.tensors) {
     const other = theirs.tensors.find((x) => x.name === info.name)!;
     assert.equal(info.type, other.type, info.name);

@@ -30,7 +30,7 @@ const TEXTS = [
 
 /** llama.cpp's convert_hf_to_gguf.py (conversion/base.py, get_vocab_base_pre) test string. */
 const CHKTXT =
-  '\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple emojis concatenated) ✅ 🦙🦙 3 33 333 3333 33333 333333 3333333 33333333 3.3 3..3 3...3 កាន់តែពិសេសអាច😁 ?我想在apple工作1314151天～ ------======= нещо на Български \'\'\'\'\'\'```````""""......!!!!!!?????? I\'ve been \'told he\'s there, \'RE you sure? \'M not sure I\'ll make it, \'D you like some tea? We\'Ve a\'lL';
+  "\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple emojis concatenated) ✅ 🦙🦙 3 33 333 3333 33333 333333 3333333 33333333 3.3 3..3 3...3 កាន់តែពិសេសអាច😁 ?我想在apple工作1314151天～ ------======= нещо на Български ''''''```````\"\"\"\"......!!!!!!?????? I've been 'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea? We'Ve a'lL";
 
 interface Family {
   pkg: string;
@@ -43,11 +43,34 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
-  { pkg: 'qwen3', config: { model_type: 'qwen3', vocab_size: 151936 }, model: 'gpt2', pre: 'qwen2', llamaCppHash: 'e636dc30a262dcc0d8c323492e32ae2b70728f4df7dfe9737d9f920a282b8aea' },
-  { pkg: 'llama3_1', config: { model_type: 'llama', vocab_size: 128256 }, model: 'gpt2', pre: 'llama-bpe', llamaCppHash: '0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5' },
-  { pkg: 'gptoss', config: { model_type: 'qwen3', vocab_size: 201088 }, model: 'gpt2', pre: 'gpt-4o', llamaCppHash: 'ccc2ef013c104be7bae2965776d611e1d7a8a2a9c547dd93a682c9a9fc80352e' },
+  {
+    pkg: 'qwen3',
+    config: { model_type: 'qwen3', vocab_size: 151936 },
+    model: 'gpt2',
+    pre: 'qwen2',
+    llamaCppHash: 'e636dc30a262dcc0d8c323492e32ae2b70728f4df7dfe9737d9f920a282b8aea',
+  },
+  {
+    pkg: 'llama3_1',
+    config: { model_type: 'llama', vocab_size: 128256 },
+    model: 'gpt2',
+    pre: 'llama-bpe',
+    llamaCppHash: '0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5',
+  },
+  {
+    pkg: 'gptoss',
+    config: { model_type: 'qwen3', vocab_size: 201088 },
+    model: 'gpt2',
+    pre: 'gpt-4o',
+    llamaCppHash: 'ccc2ef013c104be7bae2965776d611e1d7a8a2a9c547dd93a682c9a9fc80352e',
+  },
   // Gemma 3 ships a SentencePiece-style BPE tokenizer.json (byte fallback): a llama vocabulary.
-  { pkg: 'gemma3', config: { model_type: 'gemma3_text', vocab_size: 262208, sliding_window: 512, head_dim: 16 }, model: 'llama', pre: 'default' },
+  {
+    pkg: 'gemma3',
+    config: { model_type: 'gemma3_text', vocab_size: 262208, sliding_window: 512, head_dim: 16 },
+    model: 'llama',
+    pre: 'default',
+  },
 ];
 
 interface RefTokenizer {
@@ -64,7 +87,15 @@ for (const f of FAMILIES) {
     copyFileSync(path.join(src, 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
     writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 4, intermediate_size: 128, max_position_embeddings: 4096, rms_norm_eps: 1e-6, ...f.config }),
+      JSON.stringify({
+        hidden_size: 64,
+        num_hidden_layers: 1,
+        num_attention_heads: 4,
+        intermediate_size: 128,
+        max_position_embeddings: 4096,
+        rms_norm_eps: 1e-6,
+        ...f.config,
+      }),
     );
     const out = path.join(dir, 'vocab.gguf');
     await convertToGguf(dir, { outPath: out, vocabOnly: true });
@@ -73,7 +104,9 @@ for (const f of FAMILIES) {
     assert.equal(ggufString(g, 'tokenizer.ggml.pre'), f.pre);
     if (f.llamaCppHash) {
       const ids = ref.encode(CHKTXT);
-      const hash = createHash('sha256').update(`[${ids.join(', ')}]`).digest('hex');
+      const hash = createHash('sha256')
+        .update(`[${ids.join(', ')}]`)
+        .digest('hex');
       assert.equal(hash, f.llamaCppHash, `llama.cpp would not recognise this tokenizer as "${f.pre}"`);
     }
     await withModel(
@@ -97,7 +130,10 @@ test('a qwen3_moe model with the stories260K SentencePiece tokenizer.model token
   const m = buildTinyModel('qwen3_moe', {
     dtype: 'BF16',
     config: { vocab_size: 512, bos_token_id: 1, eos_token_id: 2 },
-    tokenizerFiles: { 'tokenizer.model': readFileSync(spm), 'tokenizer_config.json': JSON.stringify({ add_bos_token: true, bos_token: '<s>', eos_token: '</s>' }) },
+    tokenizerFiles: {
+      'tokenizer.model': readFileSync(spm),
+      'tokenizer_config.json': JSON.stringify({ add_bos_token: true, bos_token: '<s>', eos_token: '</s>' }),
+    },
   });
   t.after(() => rmSync(m.dir, { recursive: true, force: true }));
   const out = path.join(m.dir, 'model.gguf');

@@ -39,7 +39,10 @@ test('llama-quantize on a missing input is a ToolError quoting its stderr', asyn
     assert.ok(e instanceof ToolError);
     assert.equal(e.tool, 'llama-quantize');
     assert.equal(e.exitCode, 1);
-    assert.ok(e.stderrTail.some((l) => l.includes(`failed to open GGUF file '${input}'`)), e.stderrTail.join('\n'));
+    assert.ok(
+      e.stderrTail.some((l) => l.includes(`failed to open GGUF file '${input}'`)),
+      e.stderrTail.join('\n'),
+    );
     assert.match(e.message, /^llama-quantize exited with code 1: /);
     return true;
   });
@@ -51,7 +54,10 @@ test('llama-quantize --help (usage on stdout, exit 1): the ToolError quotes stdo
   await assert.rejects(runLlamaTool('llama-quantize', ['--help'], { tools }), (e: unknown) => {
     assert.ok(e instanceof ToolError);
     assert.equal(e.exitCode, 1);
-    assert.ok(e.stderrTail.some((l) => /Q4_K_M\s*:/.test(l)), e.stderrTail.join('\n'));
+    assert.ok(
+      e.stderrTail.some((l) => /Q4_K_M\s*:/.test(l)),
+      e.stderrTail.join('\n'),
+    );
     return true;
   });
 });

@@ -35,9 +35,12 @@ function testInput(): Uint16Array {
   for (let i = random.length; i < out.length; i++) {
     const j = i % 128;
     const kind = Math.floor(i / 128) % 4;
-    if (kind === 0) out[i] = bf16(0.75); // constant group
-    else if (kind === 1) out[i] = bf16((Math.floor(rand() * 31) - 15) / 2); // halves: exact ties
-    else if (kind === 2) out[i] = bf16(j === 5 ? -40 : rand() * 0.01); // one negative outlier
+    if (kind === 0)
+      out[i] = bf16(0.75); // constant group
+    else if (kind === 1)
+      out[i] = bf16((Math.floor(rand() * 31) - 15) / 2); // halves: exact ties
+    else if (kind === 2)
+      out[i] = bf16(j === 5 ? -40 : rand() * 0.01); // one negative outlier
     else out[i] = bf16(j % 2 ? 1e-30 : -1e-30); // tiny values: scale floors at eps
   }
   return out;

@@ -33,7 +33,10 @@ after(() => rmSync(work, { recursive: true, force: true }));
 function readHfModel(dir: string): SourceModel {
   const buf = readFileSync(path.join(dir, 'model.safetensors'));
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: HfTensor['dtype']; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: HfTensor['dtype']; shape: number[]; data_offsets: [number, number] }
+  >;
   const tensors: HfTensor[] = [];
   const data = new Map<string, Uint8Array>();
   for (const [name, v] of Object.entries(header)) {
@@ -66,7 +69,7 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
     let mlxDir: string;
     let hfDir: string | undefined;
 
-    it('writes the tensors of the note\'s rules, every weight within the error bound', async (t) => {
+    it("writes the tensors of the note's rules, every weight within the error bound", async (t) => {
       const dir = sharedAsset(t, `models/${name}`);
       if (!dir) return;
       hfDir = dir;
@@ -87,7 +90,7 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
       await convertToGguf(deqDir, { outPath: gguf, outType: 'f16' });
       const ppl = await perplexity(t, gguf, text);
       if (Number.isNaN(ppl)) return;
-      t.diagnostic(`MLX pajamas 4-bit: PPL ${ppl} vs F16 ${reference} (${(((ppl / reference) - 1) * 100).toFixed(2)}%)`);
+      t.diagnostic(`MLX pajamas 4-bit: PPL ${ppl} vs F16 ${reference} (${((ppl / reference - 1) * 100).toFixed(2)}%)`);
       assert.ok(ppl <= reference * (1 + MAX_PPL_RISE), `PPL ${ppl} is more than ${MAX_PPL_RISE * 100}% above F16's ${reference}`);
       assert.ok(ppl >= reference * 0.98, `PPL ${ppl} is implausibly below F16's ${reference}`);
     });

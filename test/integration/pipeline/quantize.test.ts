@@ -29,7 +29,15 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
     const model = sharedAsset(t, `models/${name}`);
     if (!model || !(await llamaToolsOrSkip(t))) return;
     const outDir = await tempDir(t);
-    const request = { model, outDir, formats: ['gguf' as const], targets: [...PLAN_TARGETS], strategies: [...PLAN_STRATEGIES], imatrix: { kind: 'off' as const }, evaluate: false };
+    const request = {
+      model,
+      outDir,
+      formats: ['gguf' as const],
+      targets: [...PLAN_TARGETS],
+      strategies: [...PLAN_STRATEGIES],
+      imatrix: { kind: 'off' as const },
+      evaluate: false,
+    };
 
     const first = await quantizeModel(request);
     assert.equal(first.manifest.artifacts.length, PLAN_TARGETS.length * PLAN_STRATEGIES.length);
@@ -86,7 +94,20 @@ test('a run killed while llama-quantize works leaves nothing that looks finished
   const model = sharedAsset(t, 'models/pajama-tiny-moe');
   if (!model || !(await llamaToolsOrSkip(t))) return;
   const outDir = await tempDir(t);
-  const args = [path.join(projectRoot, 'bin', 'pajamas.js'), 'quantize', model, '-o', outDir, '--formats', 'gguf', '--targets', 'Q4_K_M,Q8_0', '--imatrix', 'off', '--no-eval'];
+  const args = [
+    path.join(projectRoot, 'bin', 'pajamas.js'),
+    'quantize',
+    model,
+    '-o',
+    outDir,
+    '--formats',
+    'gguf',
+    '--targets',
+    'Q4_K_M,Q8_0',
+    '--imatrix',
+    'off',
+    '--no-eval',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
@@ -101,11 +122,21 @@ test('a run killed while llama-quantize works leaves nothing that looks finished
   const leftovers = (await readdir(outDir)).filter((f) => f.endsWith('.gguf') && f.includes('Q4_K_M'));
   assert.deepEqual(leftovers, [], 'no finished-looking artifact after the kill');
 
-  const result = await quantizeModel({ model, outDir, formats: ['gguf'], targets: ['Q4_K_M', 'Q8_0'], imatrix: { kind: 'off' }, evaluate: false });
+  const result = await quantizeModel({
+    model,
+    outDir,
+    formats: ['gguf'],
+    targets: ['Q4_K_M', 'Q8_0'],
+    imatrix: { kind: 'off' },
+    evaluate: false,
+  });
   assert.equal(result.manifest.artifacts.length, 2);
   assert.deepEqual((await verifyManifest(result.manifestPath)).problems, []);
   // Leftovers of the killed run are cleaned once their writer is gone (llama-quantize may outlive
   // the kill briefly and finish its own temporary file, which the next run then removes).
   const temps = (await readdir(outDir)).filter((f) => isTempPath(f));
-  assert.ok(temps.every((f) => !f.includes('Q8_0')), `no temporary files of this run: ${temps.join(', ')}`);
+  assert.ok(
+    temps.every((f) => !f.includes('Q8_0')),
+    `no temporary files of this run: ${temps.join(', ')}`,
+  );
 });

@@ -20,9 +20,21 @@ import { llamaToolsOrSkip } from '../../helpers/llama-tools';
 
 const MODELS: { label: string; ggufArch: string; shape: LlamaShape }[] = [
   { label: 'dense GQA 4:1, 12 layers', ggufArch: 'llama', shape: { layers: 12, hidden: 256, ffn: 768, heads: 8, kvHeads: 2, vocab: 512 } },
-  { label: 'dense MHA, tied embeddings, 9 layers', ggufArch: 'llama', shape: { layers: 9, hidden: 512, ffn: 1024, heads: 8, kvHeads: 8, vocab: 300, tied: true } },
-  { label: 'rows that do not split into blocks (dim 64, ffn 172)', ggufArch: 'llama', shape: { layers: 5, hidden: 64, ffn: 172, heads: 8, kvHeads: 4, vocab: 512 } },
-  { label: 'Mixtral-style, 8 experts', ggufArch: 'llama', shape: { layers: 8, hidden: 256, ffn: 512, heads: 8, kvHeads: 2, vocab: 320, experts: 8 } },
+  {
+    label: 'dense MHA, tied embeddings, 9 layers',
+    ggufArch: 'llama',
+    shape: { layers: 9, hidden: 512, ffn: 1024, heads: 8, kvHeads: 8, vocab: 300, tied: true },
+  },
+  {
+    label: 'rows that do not split into blocks (dim 64, ffn 172)',
+    ggufArch: 'llama',
+    shape: { layers: 5, hidden: 64, ffn: 172, heads: 8, kvHeads: 4, vocab: 512 },
+  },
+  {
+    label: 'Mixtral-style, 8 experts',
+    ggufArch: 'llama',
+    shape: { layers: 8, hidden: 256, ffn: 512, heads: 8, kvHeads: 2, vocab: 320, experts: 8 },
+  },
   {
     label: 'Qwen-MoE style, 16 experts + shared expert',
     ggufArch: 'qwen2moe',
@@ -32,7 +44,9 @@ const MODELS: { label: string; ggufArch: string; shape: LlamaShape }[] = [
 
 function assertPlanMatches(plan: QuantPlan, actual: Map<string, string>, what: string): void {
   assert.equal(actual.size, plan.tensors.length, `${what}: llama-quantize listed ${actual.size} tensors, the plan ${plan.tensors.length}`);
-  const wrong = plan.tensors.filter((t) => actual.get(t.name) !== t.ggufType).map((t) => `${t.name}: planned ${t.ggufType}, llama.cpp ${actual.get(t.name)}`);
+  const wrong = plan.tensors
+    .filter((t) => actual.get(t.name) !== t.ggufType)
+    .map((t) => `${t.name}: planned ${t.ggufType}, llama.cpp ${actual.get(t.name)}`);
   assert.deepEqual(wrong, [], `${what}: mismatches`);
 }
 
@@ -64,7 +78,11 @@ for (const model of MODELS) {
 // The shared models: the plan made from the HF folder (or the GGUF itself) against llama-quantize
 // --dry-run on the file the pipeline would quantize.
 const SHARED = [
-  { label: 'stories260K (F32 GGUF input, dim 64: fallbacks everywhere)', asset: 'models/stories260K-gguf/stories260K.gguf', convert: false },
+  {
+    label: 'stories260K (F32 GGUF input, dim 64: fallbacks everywhere)',
+    asset: 'models/stories260K-gguf/stories260K.gguf',
+    convert: false,
+  },
   { label: 'pajama-tiny-gqa (HF folder, via the F16 conversion)', asset: 'models/pajama-tiny-gqa', convert: true },
   { label: 'pajama-tiny-moe (HF folder, via the F16 conversion)', asset: 'models/pajama-tiny-moe', convert: true },
 ];

@@ -38,7 +38,11 @@ test('KL divergence against F32: Q8_0 below Q4_K_M, values in range, results in 
   const { tools, model, text } = assets;
   const q8 = await quantize(tools, model, path.join(work, 'stories-Q8_0.gguf'), 'Q8_0');
   const q4 = await quantize(tools, model, path.join(work, 'stories-Q4_K_M.gguf'), 'Q4_K_M');
-  manifestPath = await writeTestManifest(work, [await ggufEntry(q8, 'Q8_0'), await ggufEntry(q4, 'Q4_K_M')], await baselineEntry(work, model));
+  manifestPath = await writeTestManifest(
+    work,
+    [await ggufEntry(q8, 'Q8_0'), await ggufEntry(q4, 'Q4_K_M')],
+    await baselineEntry(work, model),
+  );
 
   first = await evaluate(manifestPath, { text, ctx: CTX, maxChunks: CHUNKS, cacheDir }, { tools, log: (l) => logs.push(l) });
   const q8q = kldOf(first, 'stories-Q8_0');
@@ -59,7 +63,10 @@ test('KL divergence against F32: Q8_0 below Q4_K_M, values in range, results in 
   assert.equal(first.baseline?.kldBaseReused, false);
 
   const { manifest } = await readManifest(manifestPath); // validates against the schema
-  assert.deepEqual(manifest.artifacts.map((a) => a.quality?.kldMean), [q8q.kldMean, q4q.kldMean]);
+  assert.deepEqual(
+    manifest.artifacts.map((a) => a.quality?.kldMean),
+    [q8q.kldMean, q4q.kldMean],
+  );
   assert.deepEqual(manifest.baseline?.quality, { text: first.text, contextSize: CTX, ppl: first.baseline!.ppl });
 });
 
@@ -85,13 +92,23 @@ test('a second evaluation reuses the cached baseline logits', async (t) => {
   const baseFile = first.baseline!.kldBase;
   const before = statSync(baseFile).mtimeMs;
   logs.length = 0;
-  const second = await evaluate(manifestPath, { text: assets.text, ctx: CTX, maxChunks: CHUNKS, cacheDir }, { tools: assets.tools, log: (l) => logs.push(l) });
+  const second = await evaluate(
+    manifestPath,
+    { text: assets.text, ctx: CTX, maxChunks: CHUNKS, cacheDir },
+    { tools: assets.tools, log: (l) => logs.push(l) },
+  );
   assert.equal(second.baseline?.kldBaseReused, true);
   assert.equal(second.baseline?.kldBase, baseFile);
   assert.equal(statSync(baseFile).mtimeMs, before, 'the base file was not rewritten');
-  assert.ok(logs.some((l) => l.startsWith('reusing the cached KL-divergence base')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.startsWith('reusing the cached KL-divergence base')),
+    logs.join('\n'),
+  );
   assert.ok(!logs.some((l) => l.startsWith("computing the baseline's log-probabilities")), 'no baseline pass ran');
-  assert.equal(logs.filter((l) => l.startsWith('running llama-perplexity')).every((l) => l.endsWith('--kl-divergence')), true);
+  assert.equal(
+    logs.filter((l) => l.startsWith('running llama-perplexity')).every((l) => l.endsWith('--kl-divergence')),
+    true,
+  );
   assert.equal(second.baseline?.ppl, first.baseline?.ppl);
   assert.equal(kldOf(second, 'stories-Q8_0').kldMean, kldOf(first, 'stories-Q8_0').kldMean);
 });

@@ -25,7 +25,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 async function mlxEntry(dir: string, mlxDir: string, bits: 4, groupSize: 32, bpw: number): Promise<MlxArtifact> {
   const names = readdirSync(mlxDir).sort();
-  const files = await Promise.all(names.map(async (n) => ({ path: path.join(path.basename(mlxDir), n), sizeBytes: statSync(path.join(mlxDir, n)).size, sha256: await sha256File(path.join(mlxDir, n)) })));
+  const files = await Promise.all(
+    names.map(async (n) => ({
+      path: path.join(path.basename(mlxDir), n),
+      sizeBytes: statSync(path.join(mlxDir, n)).size,
+      sha256: await sha256File(path.join(mlxDir, n)),
+    })),
+  );
   return {
     id: path.basename(mlxDir),
     format: 'mlx',
@@ -58,14 +64,26 @@ test('a deleted F16 baseline is rebuilt from the source, used, deleted again, th
   const baseline = await baselineEntry(work, f16, false);
   rmSync(f16);
   const source = { kind: 'hf-folder' as const, path: hfDir, repoId: null, revision: null, files: [] };
-  const manifestPath = await writeTestManifest(work, [await ggufEntry(q8, 'Q8_0'), await mlxEntry(work, mlxDir, 4, 32, mlx.bitsPerWeight)], baseline, source);
+  const manifestPath = await writeTestManifest(
+    work,
+    [await ggufEntry(q8, 'Q8_0'), await mlxEntry(work, mlxDir, 4, 32, mlx.bitsPerWeight)],
+    baseline,
+    source,
+  );
   const cacheDir = path.join(work, 'cache');
   const logs: string[] = [];
 
   // 4-bit MLX on a 260K-parameter model raises perplexity beyond the gate: report only.
-  const first = await evaluate(manifestPath, { text, ctx: CTX, maxChunks: CHUNKS, cacheDir, gate: false }, { tools, log: (l) => logs.push(l) });
+  const first = await evaluate(
+    manifestPath,
+    { text, ctx: CTX, maxChunks: CHUNKS, cacheDir, gate: false },
+    { tools, log: (l) => logs.push(l) },
+  );
   assert.equal(first.baseline?.rebuilt, true);
-  assert.ok(logs.some((l) => l.includes('was deleted after quantizing (kept: false); rebuilding it')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.includes('was deleted after quantizing (kept: false); rebuilding it')),
+    logs.join('\n'),
+  );
   assert.ok(!logs.some((l) => l.includes("rebuilt baseline's sha256")), 'the converter is deterministic: same sha256 as recorded');
   assert.equal(existsSync(f16), false, 'the rebuilt intermediate is deleted again');
   assert.equal(readdirSync(work).filter((n) => n.endsWith('.partial')).length, 0, 'no temporary files left');
@@ -84,7 +102,11 @@ test('a deleted F16 baseline is rebuilt from the source, used, deleted again, th
   assert.equal(manifest.artifacts[1]?.quality?.kldMean, mlxq.kldMean);
 
   logs.length = 0;
-  const second = await evaluate(manifestPath, { text, ctx: CTX, maxChunks: CHUNKS, cacheDir, gate: false }, { tools, log: (l) => logs.push(l) });
+  const second = await evaluate(
+    manifestPath,
+    { text, ctx: CTX, maxChunks: CHUNKS, cacheDir, gate: false },
+    { tools, log: (l) => logs.push(l) },
+  );
   assert.equal(second.baseline?.rebuilt, false, 'the cached base (keyed by the recorded sha256) spares the rebuild');
   assert.equal(second.baseline?.kldBaseReused, true);
   assert.ok(!logs.some((l) => l.includes('rebuilding')));

@@ -45,7 +45,12 @@ export async function ggufEntry(file: string, target: 'Q8_0' | 'Q4_K_M'): Promis
 }
 
 /** Writes manifest.json in `dir` listing `artifacts`, with `baseline` (paths relative to dir). */
-export async function writeTestManifest(dir: string, artifacts: Artifact[], baseline: Baseline | null, source?: Manifest['source']): Promise<string> {
+export async function writeTestManifest(
+  dir: string,
+  artifacts: Artifact[],
+  baseline: Baseline | null,
+  source?: Manifest['source'],
+): Promise<string> {
   const manifest = manifestWith(artifacts);
   manifest.baseline = baseline;
   if (source) manifest.source = source;
@@ -55,5 +60,12 @@ export async function writeTestManifest(dir: string, artifacts: Artifact[], base
 }
 
 export async function baselineEntry(dir: string, file: string, kept = true): Promise<Baseline> {
-  return { path: path.relative(dir, file), sizeBytes: statSync(file).size, sha256: await sha256File(file), inputsKey: null, kept, quality: null };
+  return {
+    path: path.relative(dir, file),
+    sizeBytes: statSync(file).size,
+    sha256: await sha256File(file),
+    inputsKey: null,
+    kept,
+    quality: null,
+  };
 }

@@ -60,7 +60,21 @@ describe('greedy run equals llama-simple', () => {
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestWith(artifacts), null, 2));
     await assertSameAsSimple(tools, dir, f32, 'Once upon a time');
     // --artifact runs the named one instead.
-    const r = pajamas(['run', dir, '--artifact', path.basename(q8, '.gguf'), '-p', 'Once upon a time', '--raw', '--temperature', '0', '--max-tokens', '8', '--threads', THREADS]);
+    const r = pajamas([
+      'run',
+      dir,
+      '--artifact',
+      path.basename(q8, '.gguf'),
+      '-p',
+      'Once upon a time',
+      '--raw',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '8',
+      '--threads',
+      THREADS,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /stories260K-Q8_0/);
   });
@@ -75,7 +89,21 @@ describe('greedy run equals llama-simple', () => {
       const ggufs = manifest.artifacts.filter((a) => a.format === 'gguf');
       assert.equal(ggufs.length, 8, 'the pipeline made 8 GGUF artifacts');
       for (const a of ggufs) {
-        const r = pajamas(['run', manifestPath, '--artifact', a.id, '-p', 'The old prince', '--raw', '--temperature', '0', '--max-tokens', String(N_PREDICT), '--threads', THREADS]);
+        const r = pajamas([
+          'run',
+          manifestPath,
+          '--artifact',
+          a.id,
+          '-p',
+          'The old prince',
+          '--raw',
+          '--temperature',
+          '0',
+          '--max-tokens',
+          String(N_PREDICT),
+          '--threads',
+          THREADS,
+        ]);
         assert.equal(r.code, 0, r.stderr);
         const reference = await llamaSimple(tools, manifestRelative(manifestPath, a.path), 'The old prince', N_PREDICT);
         assert.ok(reference.endsWith(r.stdout.replace(/\n$/, '')), `${a.id}: ${JSON.stringify(reference)} vs ${JSON.stringify(r.stdout)}`);

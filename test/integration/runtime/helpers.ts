@@ -30,7 +30,12 @@ export interface CliResult {
 
 export function pajamas(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   buildCli();
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -82,10 +87,23 @@ export async function storiesModels(t: TestContext, tools: LlamaTools, dir: stri
 export function pipelineManifest(t: TestContext, model: string, outDir: string): string | undefined {
   const src = sharedAsset(t, `models/${model}`);
   if (!src) return undefined;
-  const r = pajamas(['quantize', src, '-o', outDir, '--formats', 'gguf', '--targets', 'Q4_K_M,Q5_K_M,Q6_K,Q8_0', '--strategy', 'pajamas,naive', '--imatrix', 'off', '--no-eval']);
+  const r = pajamas([
+    'quantize',
+    src,
+    '-o',
+    outDir,
+    '--formats',
+    'gguf',
+    '--targets',
+    'Q4_K_M,Q5_K_M,Q6_K,Q8_0',
+    '--strategy',
+    'pajamas,naive',
+    '--imatrix',
+    'off',
+    '--no-eval',
+  ]);
   if (r.code !== 0) throw new Error(`pajamas quantize ${model} failed (exit ${r.code}):\n${r.stderr}`);
   const manifest = path.join(outDir, 'manifest.json');
   if (!existsSync(manifest)) throw new Error(`pajamas quantize wrote no ${manifest}`);
   return manifest;
 }
-

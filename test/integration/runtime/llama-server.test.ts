@@ -58,7 +58,10 @@ describe('OpenAI-compatible client against llama-server', () => {
     assert.equal((await session.chat('Tell me a story.', { temperature: 0, maxTokens: 24 })).text, first.text);
 
     // Raw greedy completion: the server and node-llama-cpp run the same llama.cpp on the same file.
-    const remote = await streamTextCompletion({ baseUrl: server.baseUrl, name: 'llama-server' }, 'Once upon a time', { temperature: 0, maxTokens: 32 });
+    const remote = await streamTextCompletion({ baseUrl: server.baseUrl, name: 'llama-server' }, 'Once upon a time', {
+      temperature: 0,
+      maxTokens: 32,
+    });
     const local = await openSession(file, { threads: 1, contextSize: 512, hashCacheFile: null });
     t.after(() => local.close());
     const mine = await local.complete('Once upon a time', { temperature: 0, maxTokens: 32 });

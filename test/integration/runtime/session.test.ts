@@ -66,7 +66,10 @@ describe('openSession (GGUF through node-llama-cpp)', () => {
     assert.ok(next.text.length > 0);
     assert.notEqual(next.stopReason, 'cancelled');
     const history = session.history();
-    assert.deepEqual(history.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+    assert.deepEqual(
+      history.map((m) => m.role),
+      ['user', 'assistant', 'user', 'assistant'],
+    );
     assert.equal(history[1]!.content, cancelled.text);
 
     // A fresh session given the same conversation (the partial reply included) answers the same:
@@ -115,7 +118,15 @@ describe('openSession on manifests', () => {
     writeFileSync(f32, readFileSync(src));
     const q8 = await requantize(tools, f32, dir, 'Q8_0');
     const quality = (kldMean: number) => ({
-      text: { name: 'eval', sha256: '0'.repeat(64) }, contextSize: 128, ppl: 10, kldMean, kldP99: null, top1: null, pplRatio: null, gate: null, evaluatedAt: '2026-11-26T10:00:00.000Z',
+      text: { name: 'eval', sha256: '0'.repeat(64) },
+      contextSize: 128,
+      ppl: 10,
+      kldMean,
+      kldP99: null,
+      top1: null,
+      pplRatio: null,
+      gate: null,
+      evaluatedAt: '2026-11-26T10:00:00.000Z',
     });
     const artifacts = [
       ggufArtifactFor(q8, readFileSync(q8), { id: 'stories-Q8_0', target: 'Q8_0', bpw: 8.5, quality: quality(0.001) }),
@@ -129,9 +140,11 @@ describe('openSession on manifests', () => {
     const m = await twoArtifactManifest(t);
     if (!m) return;
     const target = await loadRuntimeTarget(m.dir);
-    const need = (id: string) => estimateMemory(target.architecture, target.artifacts.find((a) => a.id === id)!.sizeBytes, { contextSize: 512 }).totalBytes;
+    const need = (id: string) =>
+      estimateMemory(target.architecture, target.artifacts.find((a) => a.id === id)!.sizeBytes, { contextSize: 512 }).totalBytes;
     const budget = (bytes: number) => ({ ramBytes: bytes, vramBytes: 0, unified: false });
-    const open = (bytes: number) => openSession(m.dir, { threads: THREADS, contextSize: 512, memoryBudget: budget(bytes), hashCacheFile: null });
+    const open = (bytes: number) =>
+      openSession(m.dir, { threads: THREADS, contextSize: 512, memoryBudget: budget(bytes), hashCacheFile: null });
 
     const roomy = await open(need('stories-F32') + 1);
     assert.equal(roomy.info.artifactId, 'stories-F32');
@@ -140,7 +153,10 @@ describe('openSession on manifests', () => {
     assert.equal(tight.info.artifactId, 'stories-Q8_0');
     assert.match(tight.info.fit, /Better but too big: stories-F32/);
     await tight.close();
-    await assert.rejects(open(need('stories-Q8_0') - 1), (e: unknown) => e instanceof FailureError && /No artifact fits in .* free RAM/.test(e.message));
+    await assert.rejects(
+      open(need('stories-Q8_0') - 1),
+      (e: unknown) => e instanceof FailureError && /No artifact fits in .* free RAM/.test(e.message),
+    );
   });
 
   it('a missing artifact file is a clear error naming the field and the file', async (t) => {
@@ -161,10 +177,18 @@ describe('openSession on manifests', () => {
     writeFileSync(m.q8, bytes);
     await assert.rejects(
       openSession(m.dir, { artifact: 'stories-Q8_0', threads: THREADS, contextSize: 256, hashCacheFile: null }),
-      (e: unknown) => e instanceof FormatError && /artifact "stories-Q8_0" \(artifacts\[0\]\.sha256\): .* has SHA-256 [0-9a-f]{64}, the manifest says/.test(e.message),
+      (e: unknown) =>
+        e instanceof FormatError &&
+        /artifact "stories-Q8_0" \(artifacts\[0\]\.sha256\): .* has SHA-256 [0-9a-f]{64}, the manifest says/.test(e.message),
     );
     // The size-only fast path does not read the file, so it loads (the damage is in weights).
-    const session = await openSession(m.dir, { artifact: 'stories-Q8_0', verify: 'size', threads: THREADS, contextSize: 256, hashCacheFile: null });
+    const session = await openSession(m.dir, {
+      artifact: 'stories-Q8_0',
+      verify: 'size',
+      threads: THREADS,
+      contextSize: 256,
+      hashCacheFile: null,
+    });
     await session.close();
   });
 });

@@ -54,13 +54,17 @@ test('other non-standard JSON is rejected with the file, line and column', () =>
 test('a truncated file says so and where', () => {
   assert.throws(
     () => parseConfigJson('{\n  "hidden_size": 4096,\n  "max_position_e', 'c.json'),
-    (e: unknown) => e instanceof FormatError && /line 3, column 3: unterminated string; the file looks truncated/.test(e.message) && e.data.offset === 27,
+    (e: unknown) =>
+      e instanceof FormatError && /line 3, column 3: unterminated string; the file looks truncated/.test(e.message) && e.data.offset === 27,
   );
   assert.throws(() => parseConfigJson('{"a": [1, 2', 'c.json'), /unexpected end of input; the file looks truncated/);
 });
 
 test('the top level must be an object', () => {
-  assert.throws(() => parseConfigJson('[{"model_type": "llama"}]', 'c.json'), (e: unknown) => e instanceof FormatError && /must be a JSON object, found an array/.test(e.message));
+  assert.throws(
+    () => parseConfigJson('[{"model_type": "llama"}]', 'c.json'),
+    (e: unknown) => e instanceof FormatError && /must be a JSON object, found an array/.test(e.message),
+  );
   assert.throws(() => parseConfigJson('null', 'c.json'), /found null/);
   assert.throws(() => parseConfigJson('42', 'c.json'), /found a number/);
 });
@@ -71,7 +75,10 @@ test('hostile nesting is rejected, not a stack overflow', () => {
 
 test('readConfigJson: a missing file is a clear error', async (t) => {
   const dir = tempDir(t);
-  await assert.rejects(readConfigJson(path.join(dir, 'config.json')), (e: unknown) => e instanceof FailureError && /no such file/.test(e.message));
+  await assert.rejects(
+    readConfigJson(path.join(dir, 'config.json')),
+    (e: unknown) => e instanceof FailureError && /no such file/.test(e.message),
+  );
   writeFileSync(path.join(dir, 'config.json'), '{"model_type": "llama", "x": Infinity}');
   assert.equal((await readConfigJson(path.join(dir, 'config.json'))).x, Infinity);
 });
@@ -96,7 +103,10 @@ test('textConfig follows text_config and llm_config, merging keys that only live
   assert.deepEqual(text.architectures, ['Qwen3VLForConditionalGeneration']);
 
   assert.equal(textConfig({ model_type: 'internvl', llm_config: { model_type: 'qwen2', hidden_size: 896 } }).model_type, 'qwen2');
-  const omni = textConfig({ model_type: 'qwen2_5_omni', thinker_config: { model_type: 'thinker', text_config: { model_type: 'qwen2_5_omni_text', hidden_size: 3584 } } });
+  const omni = textConfig({
+    model_type: 'qwen2_5_omni',
+    thinker_config: { model_type: 'thinker', text_config: { model_type: 'qwen2_5_omni_text', hidden_size: 3584 } },
+  });
   assert.equal(omni.model_type, 'qwen2_5_omni_text', 'Omni models nest the text config in the thinker');
   const plain = { model_type: 'llama', hidden_size: 8 };
   assert.equal(textConfig(plain), plain);

@@ -88,7 +88,13 @@ test('weights: vision towers, MTP layers, quantization scales, a duplicate tied 
 });
 
 test('weights: packed MXFP4 experts are unpacked by count; active excludes unused experts', async (t) => {
-  const config = { ...CONFIG, model_type: 'gpt_oss', num_local_experts: 4, num_experts_per_tok: 1, quantization_config: { quant_method: 'mxfp4' } };
+  const config = {
+    ...CONFIG,
+    model_type: 'gpt_oss',
+    num_local_experts: 4,
+    num_experts_per_tok: 1,
+    quantization_config: { quant_method: 'mxfp4' },
+  };
   const p = 'model.layers.0.';
   const weights = [
     ...llamaWeights().filter((w) => !w.name.includes('mlp.')),
@@ -103,7 +109,10 @@ test('weights: packed MXFP4 experts are unpacked by count; active excludes unuse
   assert.equal(info.parameters.total, rest + experts);
   assert.equal(info.parameters.active, rest + experts / 4);
   assert.ok(info.warnings.some((w) => /packed \(quantized\)/.test(w)));
-  assert.ok(info.warnings.some((w) => /the config implies/.test(w)), 'a count far from the config is flagged');
+  assert.ok(
+    info.warnings.some((w) => /the config implies/.test(w)),
+    'a count far from the config is flagged',
+  );
 });
 
 test('a folder without weights, or a config.json elsewhere: computed from the config', async (t) => {
@@ -127,12 +136,18 @@ test('a folder with only a GGUF is read from the GGUF', async (t) => {
   writeFileSync(path.join(dir, 'mmproj-model-f16.gguf'), buildGguf({ kvs }));
   assert.equal((await detectArchitecture(dir)).parametersSource, 'weights');
   writeFileSync(path.join(dir, 'model-Q8_0.gguf'), buildGguf({ kvs }));
-  await assert.rejects(detectArchitecture(dir), (e: unknown) => e instanceof FailureError && /no config.json; it has 2 .gguf files/.test(e.message));
+  await assert.rejects(
+    detectArchitecture(dir),
+    (e: unknown) => e instanceof FailureError && /no config.json; it has 2 .gguf files/.test(e.message),
+  );
 });
 
 test('bad inputs: clear errors before any heavy work', async (t) => {
   const dir = tempDir(t);
-  await assert.rejects(detectArchitecture(path.join(dir, 'nope')), (e: unknown) => e instanceof UsageError && /no such file or folder/.test(e.message));
+  await assert.rejects(
+    detectArchitecture(path.join(dir, 'nope')),
+    (e: unknown) => e instanceof UsageError && /no such file or folder/.test(e.message),
+  );
   await assert.rejects(detectArchitecture(''), UsageError);
   mkdirSync(path.join(dir, 'empty'));
   await assert.rejects(detectArchitecture(path.join(dir, 'empty')), /has no config.json; pass a Hugging Face model folder/);

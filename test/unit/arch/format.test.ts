@@ -38,20 +38,39 @@ test('the issue example, line for line', () => {
 
 test('MoE, MLA, sliding-window and hybrid lines appear when they apply', () => {
   const moe = formatArchitecture(
-    detectFromConfig({ ...QWEN3_8B, model_type: 'qwen3_moe', num_experts: 128, num_experts_per_tok: 8, moe_intermediate_size: 768, num_key_value_heads: 32 }, 'm'),
+    detectFromConfig(
+      {
+        ...QWEN3_8B,
+        model_type: 'qwen3_moe',
+        num_experts: 128,
+        num_experts_per_tok: 8,
+        moe_intermediate_size: 768,
+        num_key_value_heads: 32,
+      },
+      'm',
+    ),
   );
   assert.match(moe, /Parameters: [\d.]+B \([\d.]+B active\)/);
   assert.match(moe, /MoE: 128 experts, 8 per token \(width 768\)/);
   assert.doesNotMatch(moe, /GQA Ratio/, 'no ratio line for MHA');
 
-  const mla = formatArchitecture(detectFromConfig({ ...QWEN3_8B, kv_lora_rank: 512, q_lora_rank: 1536, qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 128 }, 'm'));
+  const mla = formatArchitecture(
+    detectFromConfig(
+      { ...QWEN3_8B, kv_lora_rank: 512, q_lora_rank: 1536, qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 128 },
+      'm',
+    ),
+  );
   assert.match(mla, /Attention: mla\n {2}MLA: kv_lora 512, q_lora 1536, head dim 192 \(128 nope \+ 64 rope\), v 128/);
 
-  const swa = formatArchitecture(detectFromConfig({ ...QWEN3_8B, model_type: 'gemma2', num_hidden_layers: 4, sliding_window: 4096, use_sliding_window: true }, 'g'));
+  const swa = formatArchitecture(
+    detectFromConfig({ ...QWEN3_8B, model_type: 'gemma2', num_hidden_layers: 4, sliding_window: 4096, use_sliding_window: true }, 'g'),
+  );
   assert.match(swa, /Layer mix: 2 sliding_attention, 2 full_attention/);
   assert.match(swa, /Sliding window: 4096 \(alternating\)/);
 
-  const hybrid = formatArchitecture(detectFromConfig({ ...QWEN3_8B, model_type: 'qwen3_next', num_hidden_layers: 4, full_attention_interval: 4 }, 'h'));
+  const hybrid = formatArchitecture(
+    detectFromConfig({ ...QWEN3_8B, model_type: 'qwen3_next', num_hidden_layers: 4, full_attention_interval: 4 }, 'h'),
+  );
   assert.match(hybrid, /Family: hybrid\n/);
   assert.match(hybrid, /Layer mix: 3 linear_attention, 1 full_attention/);
 

@@ -20,7 +20,8 @@ function kv(value: Meta[string]): GgufKv {
   if (typeof value === 'string') return { type: GgufValueType.STRING, value };
   if (typeof value === 'boolean') return { type: GgufValueType.BOOL, value };
   if (typeof value === 'number') return { type: Number.isInteger(value) ? GgufValueType.UINT32 : GgufValueType.FLOAT32, value };
-  const itemType = typeof value[0] === 'boolean' ? GgufValueType.BOOL : typeof value[0] === 'string' ? GgufValueType.STRING : GgufValueType.UINT32;
+  const itemType =
+    typeof value[0] === 'boolean' ? GgufValueType.BOOL : typeof value[0] === 'string' ? GgufValueType.STRING : GgufValueType.UINT32;
   return { type: GgufValueType.ARRAY, itemType, value };
 }
 
@@ -40,7 +41,12 @@ function ggufFile(meta: Meta, tensors: Array<[string, number[], GgmlTypeName?]>)
 function llamaLayers(n: number, H: number, kv: number, ffn: number, extra: (i: number) => Array<[string, number[]]> = () => []) {
   const out: Array<[string, number[]]> = [];
   for (let i = 0; i < n; i++) {
-    out.push([`blk.${i}.attn_norm.weight`, [H]], [`blk.${i}.attn_q.weight`, [H, H]], [`blk.${i}.attn_k.weight`, [H, kv]], [`blk.${i}.attn_v.weight`, [H, kv]]);
+    out.push(
+      [`blk.${i}.attn_norm.weight`, [H]],
+      [`blk.${i}.attn_q.weight`, [H, H]],
+      [`blk.${i}.attn_k.weight`, [H, kv]],
+      [`blk.${i}.attn_v.weight`, [H, kv]],
+    );
     out.push([`blk.${i}.attn_output.weight`, [H, H]], [`blk.${i}.ffn_norm.weight`, [H]]);
     if (ffn) out.push([`blk.${i}.ffn_gate.weight`, [H, ffn]], [`blk.${i}.ffn_up.weight`, [H, ffn]], [`blk.${i}.ffn_down.weight`, [ffn, H]]);
     out.push(...extra(i));
@@ -62,7 +68,12 @@ const LLAMA_META: Meta = {
 };
 
 test('a dense GQA GGUF: sizes from metadata, parameters from tensor infos', () => {
-  const tensors: Array<[string, number[]]> = [['token_embd.weight', [64, 100]], ['output_norm.weight', [64]], ['output.weight', [64, 100]], ...llamaLayers(2, 64, 32, 128)];
+  const tensors: Array<[string, number[]]> = [
+    ['token_embd.weight', [64, 100]],
+    ['output_norm.weight', [64]],
+    ['output.weight', [64, 100]],
+    ...llamaLayers(2, 64, 32, 128),
+  ];
   const info = detectFromGguf(ggufFile(LLAMA_META, tensors), 'm.gguf');
   assert.equal(info.modelType, 'llama');
   assert.equal(info.attention, 'gqa');
@@ -80,9 +91,17 @@ test('a dense GQA GGUF: sizes from metadata, parameters from tensor infos', () =
 });
 
 test('per-layer head counts, token-array vocab, tied output, quantized file type, rope tables not counted', () => {
-  const meta: Meta = { ...LLAMA_META, 'llama.attention.head_count_kv': [2, 2], 'general.file_type': 15, 'tokenizer.ggml.tokens': ['a', 'b', 'c'] };
+  const meta: Meta = {
+    ...LLAMA_META,
+    'llama.attention.head_count_kv': [2, 2],
+    'general.file_type': 15,
+    'tokenizer.ggml.tokens': ['a', 'b', 'c'],
+  };
   delete meta['llama.vocab_size'];
-  const info = detectFromGguf(ggufFile(meta, [['token_embd.weight', [64, 3]], ['rope_freqs.weight', [8]], ...llamaLayers(2, 64, 32, 128)]), 'm');
+  const info = detectFromGguf(
+    ggufFile(meta, [['token_embd.weight', [64, 3]], ['rope_freqs.weight', [8]], ...llamaLayers(2, 64, 32, 128)]),
+    'm',
+  );
   assert.equal(info.numKeyValueHeads, 2);
   assert.equal(info.vocabSize, 3);
   assert.equal(info.tiedEmbeddings, true);
@@ -94,12 +113,28 @@ test('MoE GGUF: expert keys, stacked experts, active parameters, dense leading l
   const meta: Meta = { ...LLAMA_META, 'llama.expert_count': 4, 'llama.expert_used_count': 1, 'llama.expert_feed_forward_length': 32 };
   const ffn = (i: number): Array<[string, number[]]> =>
     i === 0
-      ? [['blk.0.ffn_gate.weight', [64, 128]], ['blk.0.ffn_up.weight', [64, 128]], ['blk.0.ffn_down.weight', [128, 64]]]
-      : [['blk.1.ffn_gate_inp.weight', [64, 4]], ['blk.1.ffn_gate_exps.weight', [64, 32, 4]], ['blk.1.ffn_up_exps.weight', [64, 32, 4]], ['blk.1.ffn_down_exps.weight', [32, 64, 4]]];
+      ? [
+          ['blk.0.ffn_gate.weight', [64, 128]],
+          ['blk.0.ffn_up.weight', [64, 128]],
+          ['blk.0.ffn_down.weight', [128, 64]],
+        ]
+      : [
+          ['blk.1.ffn_gate_inp.weight', [64, 4]],
+          ['blk.1.ffn_gate_exps.weight', [64, 32, 4]],
+          ['blk.1.ffn_up_exps.weight', [64, 32, 4]],
+          ['blk.1.ffn_down_exps.weight', [32, 64, 4]],
+        ];
   const tensors: Array<[string, number[]]> = [['token_embd.weight', [64, 100]], ...llamaLayers(2, 64, 32, 0, ffn)];
   const info = detectFromGguf(ggufFile(meta, tensors), 'm');
   assert.equal(info.family, 'moe');
-  assert.deepEqual(info.moe, { numExperts: 4, numExpertsPerToken: 1, numSharedExperts: 0, expertIntermediateSize: 32, sharedIntermediateSize: 0, denseLayers: [0] });
+  assert.deepEqual(info.moe, {
+    numExperts: 4,
+    numExpertsPerToken: 1,
+    numSharedExperts: 0,
+    expertIntermediateSize: 32,
+    sharedIntermediateSize: 0,
+    denseLayers: [0],
+  });
   const experts = 3 * 64 * 32 * 4;
   assert.equal(info.parameters.total - info.parameters.active, (experts * 3) / 4);
 });
@@ -120,7 +155,14 @@ test('MLA GGUF: kv_lora_rank makes it MLA; head size from the *_mla keys', () =>
     'deepseek2.rope.dimension_count': 4,
     'deepseek2.context_length': 128,
   };
-  const info = detectFromGguf(ggufFile(meta, [['token_embd.weight', [64, 10]], ['blk.0.attn_kv_a_mqa.weight', [64, 20]], ['blk.0.attn_q_a.weight', [64, 24]]]), 'm');
+  const info = detectFromGguf(
+    ggufFile(meta, [
+      ['token_embd.weight', [64, 10]],
+      ['blk.0.attn_kv_a_mqa.weight', [64, 20]],
+      ['blk.0.attn_q_a.weight', [64, 24]],
+    ]),
+    'm',
+  );
   assert.equal(info.attention, 'mla');
   assert.equal(info.numKeyValueHeads, null);
   assert.equal(info.gqaRatio, null);
@@ -142,8 +184,14 @@ test('sliding windows: an explicit per-layer pattern, the arch default, a window
   assert.deepEqual(info.layerTypes, ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention']);
   assert.equal(info.slidingWindow, 32);
   assert.equal(info.attentionPattern, 'alternating');
-  const explicit = detectFromGguf(ggufFile({ ...gemma, 'gemma2.attention.sliding_window_pattern': [true, true, true, false] }, layers), 'm');
-  assert.deepEqual(explicit.layerTypes.map((t) => t[0]), ['s', 's', 's', 'f']);
+  const explicit = detectFromGguf(
+    ggufFile({ ...gemma, 'gemma2.attention.sliding_window_pattern': [true, true, true, false] }, layers),
+    'm',
+  );
+  assert.deepEqual(
+    explicit.layerTypes.map((t) => t[0]),
+    ['s', 's', 's', 'f'],
+  );
   const long = detectFromGguf(ggufFile({ ...gemma, 'gemma2.attention.sliding_window': 256 }, layers), 'm');
   assert.equal(long.slidingWindow, null);
   assert.equal(long.attentionPattern, 'uniform');
@@ -173,7 +221,10 @@ test('hybrid GGUF: SSM layers from their tensors, per-layer KV heads with zeros'
 });
 
 test('missing architecture keys are a FormatError', () => {
-  assert.throws(() => detectFromGguf(ggufFile({}, []), 'm'), (e: unknown) => e instanceof FormatError && /no general.architecture/.test(e.message));
+  assert.throws(
+    () => detectFromGguf(ggufFile({}, []), 'm'),
+    (e: unknown) => e instanceof FormatError && /no general.architecture/.test(e.message),
+  );
   const noBlocks = { ...LLAMA_META };
   delete noBlocks['llama.block_count'];
   assert.throws(() => detectFromGguf(ggufFile(noBlocks, []), 'm'), /no llama.block_count/);
@@ -209,7 +260,17 @@ test('stories260K.gguf: dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512', async
   const file = await readGgufHeader(p);
   const info = detectFromGguf(file, p);
   assert.deepEqual(
-    [info.modelType, info.hiddenSize, info.numLayers, info.numAttentionHeads, info.numKeyValueHeads, info.vocabSize, info.headDim, info.attention, info.gqaRatio],
+    [
+      info.modelType,
+      info.hiddenSize,
+      info.numLayers,
+      info.numAttentionHeads,
+      info.numKeyValueHeads,
+      info.vocabSize,
+      info.headDim,
+      info.attention,
+      info.gqaRatio,
+    ],
     ['llama', 64, 5, 8, 4, 512, 8, 'gqa', 2],
   );
   assert.equal(info.family, 'dense');
@@ -220,6 +281,12 @@ test('stories260K.gguf: dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512', async
 });
 
 test('a vision projector or a LoRA adapter is not a model: UnsupportedError', () => {
-  assert.throws(() => detectFromGguf(ggufFile({ 'general.architecture': 'clip' }, []), 'm'), (e: unknown) => e instanceof UnsupportedError && /mmproj/.test(e.message));
-  assert.throws(() => detectFromGguf(ggufFile({ ...LLAMA_META, 'general.type': 'adapter' }, []), 'm'), (e: unknown) => e instanceof UnsupportedError && /LoRA adapter/.test(e.message));
+  assert.throws(
+    () => detectFromGguf(ggufFile({ 'general.architecture': 'clip' }, []), 'm'),
+    (e: unknown) => e instanceof UnsupportedError && /mmproj/.test(e.message),
+  );
+  assert.throws(
+    () => detectFromGguf(ggufFile({ ...LLAMA_META, 'general.type': 'adapter' }, []), 'm'),
+    (e: unknown) => e instanceof UnsupportedError && /LoRA adapter/.test(e.message),
+  );
 });

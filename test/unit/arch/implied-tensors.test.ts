@@ -43,7 +43,14 @@ test('Mixtral-style experts are stacked 3-D tensors [in, out, n_expert]', () => 
 });
 
 test('Qwen-MoE: qkv biases, shared expert with its sigmoid gate', () => {
-  const { shapes } = implied({ ...LLAMA, model_type: 'qwen2_moe', num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, shared_expert_intermediate_size: 48 });
+  const { shapes } = implied({
+    ...LLAMA,
+    model_type: 'qwen2_moe',
+    num_experts: 4,
+    num_experts_per_tok: 2,
+    moe_intermediate_size: 16,
+    shared_expert_intermediate_size: 48,
+  });
   assert.deepEqual(shapes.get('blk.0.attn_q.bias'), [64]);
   assert.deepEqual(shapes.get('blk.0.attn_k.bias'), [32]);
   assert.equal(shapes.has('blk.0.attn_output.bias'), false);
@@ -180,7 +187,10 @@ test('every fixture config: the parameter count is the sum over its implied tens
     const sum = tensors.filter((x) => !x.notParameter).reduce((n, x) => n + x.shape.reduce((a, b) => a * b, 1), 0);
     assert.equal(sum, info.parameters.total, file);
     assert.equal(new Set(tensors.map((x) => x.name)).size, tensors.length, `${file}: unique names`);
-    assert.ok(tensors.every((x) => /^(blk\.\d+\.)?[a-z_0-9.]+$/.test(x.name) && x.shape.every((d) => Number.isInteger(d) && d > 0)), file);
+    assert.ok(
+      tensors.every((x) => /^(blk\.\d+\.)?[a-z_0-9.]+$/.test(x.name) && x.shape.every((d) => Number.isInteger(d) && d > 0)),
+      file,
+    );
   }
 });
 

@@ -83,7 +83,10 @@ test('malformed configs give a FormatError naming the file', async (t) => {
       label.file,
     );
   }
-  await assert.rejects(detectArchitecture(path.join(dir, 'malformed-truncated.json')), /line 16, column 3: unterminated string; the file looks truncated/);
+  await assert.rejects(
+    detectArchitecture(path.join(dir, 'malformed-truncated.json')),
+    /line 16, column 3: unterminated string; the file looks truncated/,
+  );
   await assert.rejects(detectArchitecture(path.join(dir, 'malformed-not-object.json')), /must be a JSON object, found an array/);
 });
 

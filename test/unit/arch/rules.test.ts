@@ -49,7 +49,14 @@ test('attention kind: mha, gqa, mqa, mla', () => {
   const unknown = detect({ num_key_value_heads: undefined, model_type: 'frobnicator' });
   assert.equal(unknown.attention, 'mha');
   assert.ok(unknown.warnings.some((w) => /assumed 4 \(multi-head attention\)/.test(w)));
-  const mla = detect({ kv_lora_rank: 32, q_lora_rank: 48, qk_nope_head_dim: 16, qk_rope_head_dim: 8, v_head_dim: 16, num_key_value_heads: 4 });
+  const mla = detect({
+    kv_lora_rank: 32,
+    q_lora_rank: 48,
+    qk_nope_head_dim: 16,
+    qk_rope_head_dim: 8,
+    v_head_dim: 16,
+    num_key_value_heads: 4,
+  });
   assert.equal(mla.attention, 'mla');
   assert.equal(mla.numKeyValueHeads, null, 'vestigial num_key_value_heads ignored');
   assert.equal(mla.gqaRatio, null);
@@ -66,7 +73,10 @@ test('head_dim: explicit wins over hidden / heads; an MLA head_dim key is not th
 });
 
 test('GPT-2 naming: n_layer, n_embd, n_head, n_positions; learned positions, biases, tied head', () => {
-  const info = detectFromConfig({ model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, n_ctx: 128, vocab_size: 100 }, 't');
+  const info = detectFromConfig(
+    { model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, n_ctx: 128, vocab_size: 100 },
+    't',
+  );
   assert.equal(info.numLayers, 2);
   assert.equal(info.hiddenSize, 64);
   assert.equal(info.attention, 'mha');
@@ -116,7 +126,14 @@ test('sliding window: disabled, missing, infinite, or not shorter than the conte
 
 test('sliding window: sliding_window_pattern, Gemma 2 alternation, explicit layer_types', () => {
   const g3 = detect({ num_hidden_layers: 6, sliding_window: 32, sliding_window_pattern: 3 });
-  assert.deepEqual(g3.layerTypes, ['sliding_attention', 'sliding_attention', 'full_attention', 'sliding_attention', 'sliding_attention', 'full_attention']);
+  assert.deepEqual(g3.layerTypes, [
+    'sliding_attention',
+    'sliding_attention',
+    'full_attention',
+    'sliding_attention',
+    'sliding_attention',
+    'full_attention',
+  ]);
   assert.equal(g3.attentionPattern, 'alternating');
   assert.equal(g3.slidingWindow, 32);
   const g2 = detect({ model_type: 'gemma2', num_hidden_layers: 4, sliding_window: 32 });
@@ -140,19 +157,42 @@ test('chunked attention (Llama 4) is not a sliding window', () => {
 });
 
 test('hybrids: full_attention_interval, hybrid_override_pattern, layers_block_type, Jamba periods, LFM2 conv', () => {
-  const next = detect({ num_hidden_layers: 4, full_attention_interval: 2, linear_num_key_heads: 2, linear_key_head_dim: 8, linear_num_value_heads: 4, linear_value_head_dim: 8 });
+  const next = detect({
+    num_hidden_layers: 4,
+    full_attention_interval: 2,
+    linear_num_key_heads: 2,
+    linear_key_head_dim: 8,
+    linear_num_value_heads: 4,
+    linear_value_head_dim: 8,
+  });
   assert.deepEqual(next.layerTypes, ['linear_attention', 'full_attention', 'linear_attention', 'full_attention']);
   assert.equal(next.family, 'hybrid');
   assert.equal(next.attentionPattern, 'hybrid');
   assert.equal(detect({ num_hidden_layers: 4, full_attention_interval: 2, num_experts: 4, num_experts_per_tok: 2 }).family, 'hybrid_moe');
 
-  const nemo = detect({ model_type: 'nemotron_h', num_hidden_layers: 4, hybrid_override_pattern: 'M*-E', n_routed_experts: 4, num_experts_per_tok: 1, moe_intermediate_size: 32, mamba_num_heads: 4, mamba_head_dim: 16, n_groups: 1, ssm_state_size: 8 });
+  const nemo = detect({
+    model_type: 'nemotron_h',
+    num_hidden_layers: 4,
+    hybrid_override_pattern: 'M*-E',
+    n_routed_experts: 4,
+    num_experts_per_tok: 1,
+    moe_intermediate_size: 32,
+    mamba_num_heads: 4,
+    mamba_head_dim: 16,
+    n_groups: 1,
+    ssm_state_size: 8,
+  });
   assert.deepEqual(nemo.layerTypes, ['mamba', 'full_attention', 'mlp_only', 'mlp_only']);
   assert.equal(nemo.family, 'hybrid_moe');
   assert.deepEqual(nemo.moe?.denseLayers, [2]);
 
   assert.deepEqual(detect({ layers_block_type: ['mamba', 'attention'] }).layerTypes, ['mamba', 'full_attention']);
-  assert.deepEqual(detect({ num_hidden_layers: 4, attn_layer_period: 2, attn_layer_offset: 1 }).layerTypes, ['mamba', 'full_attention', 'mamba', 'full_attention']);
+  assert.deepEqual(detect({ num_hidden_layers: 4, attn_layer_period: 2, attn_layer_offset: 1 }).layerTypes, [
+    'mamba',
+    'full_attention',
+    'mamba',
+    'full_attention',
+  ]);
   const lfm = detect({ model_type: 'lfm2', layer_types: ['conv', 'full_attention'] });
   assert.deepEqual(lfm.layerTypes, ['short_conv', 'full_attention']);
   assert.equal(lfm.family, 'hybrid');
@@ -179,7 +219,10 @@ test('MoE: expert counts, experts per token and shared experts under all their n
   assert.equal(detect({ num_experts: 1, num_experts_per_tok: 1 }).moe, null, 'one expert is a dense model');
 
   const deepseekStyle = detect({ n_routed_experts: 8, num_experts_per_tok: 2, n_shared_experts: 2, moe_intermediate_size: 32 });
-  assert.deepEqual([deepseekStyle.moe?.numSharedExperts, deepseekStyle.moe?.sharedIntermediateSize, deepseekStyle.moe?.expertIntermediateSize], [2, 64, 32]);
+  assert.deepEqual(
+    [deepseekStyle.moe?.numSharedExperts, deepseekStyle.moe?.sharedIntermediateSize, deepseekStyle.moe?.expertIntermediateSize],
+    [2, 64, 32],
+  );
   const qwenStyle = detect({ num_experts: 8, num_experts_per_tok: 2, moe_intermediate_size: 32, shared_expert_intermediate_size: 96 });
   assert.deepEqual([qwenStyle.moe?.numSharedExperts, qwenStyle.moe?.sharedIntermediateSize], [1, 96]);
   const none = detect({ num_local_experts: 8, num_experts_per_tok: 2, shared_intermediate_size: 0 });
@@ -205,7 +248,7 @@ test('MoE parameters: active = total minus the routed experts a token does not u
   const expertsPerLayer = 4 * 3 * 64 * 32;
   const perLayer = 64 * 64 + 2 * 64 * 32 + 64 * 64 + 64 * 4 + expertsPerLayer + 2 * 64;
   const total = 2 * 100 * 64 + 2 * perLayer + 64;
-  assert.deepEqual(info.parameters, { total, active: total - 2 * (expertsPerLayer * 3) / 4 });
+  assert.deepEqual(info.parameters, { total, active: total - (2 * (expertsPerLayer * 3)) / 4 });
 });
 
 test('tied embeddings: explicit, or the model class default when absent', () => {
@@ -242,19 +285,33 @@ test('a config without the basic sizes is a FormatError', () => {
 test('fields a config omits take its config class defaults, as transformers reads them', () => {
   // A LLaVA-1.5 text_config: the rest is LlamaConfig's 7B defaults.
   const llava = detectFromConfig(
-    { model_type: 'llava', text_config: { model_type: 'llama', max_position_embeddings: 4096, vocab_size: 32064 }, vision_config: { hidden_size: 1024 } },
+    {
+      model_type: 'llava',
+      text_config: { model_type: 'llama', max_position_embeddings: 4096, vocab_size: 32064 },
+      vision_config: { hidden_size: 1024 },
+    },
     'llava',
   );
   assert.deepEqual([llava.hiddenSize, llava.numLayers, llava.numAttentionHeads, llava.intermediateSize], [4096, 32, 32, 11008]);
   assert.equal(llava.parameters.total, 6_738_415_616 + 2 * 64 * 4096, 'Llama-2-7B with a 32064-token vocabulary');
-  assert.ok(llava.warnings.some((w) => /omits hidden_size, intermediate_size, num_hidden_layers, num_attention_heads; taken from the llama config class defaults/.test(w)));
+  assert.ok(
+    llava.warnings.some((w) =>
+      /omits hidden_size, intermediate_size, num_hidden_layers, num_attention_heads; taken from the llama config class defaults/.test(w),
+    ),
+  );
   assert.ok(llava.warnings.some((w) => /vision\/audio towers are not counted/.test(w)));
   // A Gemma 3 wrapper's text_config omits head counts, vocabulary and the sliding pattern.
   const gemma = detectFromConfig(
-    { model_type: 'gemma3', text_config: { model_type: 'gemma3_text', hidden_size: 2560, intermediate_size: 10240, num_hidden_layers: 34, sliding_window: 1024 } },
+    {
+      model_type: 'gemma3',
+      text_config: { model_type: 'gemma3_text', hidden_size: 2560, intermediate_size: 10240, num_hidden_layers: 34, sliding_window: 1024 },
+    },
     'g',
   );
-  assert.deepEqual([gemma.numAttentionHeads, gemma.numKeyValueHeads, gemma.headDim, gemma.vocabSize, gemma.slidingWindow], [8, 4, 256, 262208, 1024]);
+  assert.deepEqual(
+    [gemma.numAttentionHeads, gemma.numKeyValueHeads, gemma.headDim, gemma.vocabSize, gemma.slidingWindow],
+    [8, 4, 256, 262208, 1024],
+  );
   assert.equal(gemma.attentionPattern, 'alternating');
   assert.equal(gemma.tiedEmbeddings, true);
 });
@@ -274,7 +331,10 @@ test('source quantization, rope, soft-capping, sinks and dtype', () => {
   assert.equal(detect({ quantization_config: { quant_method: 'mxfp4' } }).sourceQuantization?.method, 'mxfp4');
   assert.equal(detect({ quantization_config: { quant_method: 'gptq', bits: 4 } }).sourceQuantization?.method, 'gptq');
   assert.equal(detect({ quantization_config: { quant_method: 'awq' } }).sourceQuantization?.method, 'awq');
-  assert.equal(detect({ quantization_config: { quant_method: 'bitsandbytes', load_in_4bit: true } }).sourceQuantization?.method, 'bnb-4bit');
+  assert.equal(
+    detect({ quantization_config: { quant_method: 'bitsandbytes', load_in_4bit: true } }).sourceQuantization?.method,
+    'bnb-4bit',
+  );
   const nvfp4 = { quant_method: 'compressed-tensors', format: 'nvfp4-pack-quantized', config_groups: {} };
   assert.equal(detect({ quantization_config: nvfp4 }).sourceQuantization?.method, 'nvfp4');
   assert.equal(detect({ quantization_config: { quant_method: 'modelopt', quant_algo: 'NVFP4' } }).sourceQuantization?.method, 'nvfp4');
@@ -295,7 +355,17 @@ test('source quantization, rope, soft-capping, sinks and dtype', () => {
 
 test('pure state-space models: no attention, one SSM mixer per layer, no FFN', () => {
   const mamba = detectFromConfig(
-    { model_type: 'mamba', hidden_size: 64, num_hidden_layers: 2, state_size: 4, conv_kernel: 4, expand: 2, time_step_rank: 4, vocab_size: 10, use_conv_bias: true },
+    {
+      model_type: 'mamba',
+      hidden_size: 64,
+      num_hidden_layers: 2,
+      state_size: 4,
+      conv_kernel: 4,
+      expand: 2,
+      time_step_rank: 4,
+      vocab_size: 10,
+      use_conv_bias: true,
+    },
     'm',
   );
   assert.deepEqual([mamba.family, mamba.numAttentionHeads, mamba.gqaRatio], ['hybrid', 0, null]);
@@ -303,7 +373,10 @@ test('pure state-space models: no attention, one SSM mixer per layer, no FFN', (
   // in 64x256, conv 4x128 + 128, x 128x(4+8), dt 4x128 + 128, A 4x128, D 128, out 128x64, norm 64
   const layer = 64 * 256 + 4 * 128 + 128 + 128 * 12 + 4 * 128 + 128 + 4 * 128 + 128 + 128 * 64 + 64;
   assert.equal(mamba.parameters.total, 10 * 64 + 2 * layer + 64, 'tied by default');
-  const mamba2 = detectFromConfig({ model_type: 'mamba2', hidden_size: 64, num_hidden_layers: 1, num_heads: 8, head_dim: 16, n_groups: 1, state_size: 4, vocab_size: 10 }, 'm2');
+  const mamba2 = detectFromConfig(
+    { model_type: 'mamba2', hidden_size: 64, num_hidden_layers: 1, num_heads: 8, head_dim: 16, n_groups: 1, state_size: 4, vocab_size: 10 },
+    'm2',
+  );
   assert.equal(mamba2.layerTypes[0], 'mamba');
   assert.ok(mamba2.parameters.total > 64 * (2 * 128 + 8 + 8), 'the SSM heads come from num_heads x head_dim');
 });

@@ -5,7 +5,14 @@ import { test, type TestContext } from 'node:test';
 import { convertToGguf, planTensors } from '../../../src/core/convert';
 import { CancelledError, FormatError } from '../../../src/core/errors';
 import { bf16BitsToF16Bits, f16BitsToF32 } from '../../../src/core/formats/float';
-import { ggufNumber, ggufString, ggufStringArray, readGgufHeader, readGgufTensorBytes, type GgufFile } from '../../../src/core/formats/gguf';
+import {
+  ggufNumber,
+  ggufString,
+  ggufStringArray,
+  readGgufHeader,
+  readGgufTensorBytes,
+  type GgufFile,
+} from '../../../src/core/formats/gguf';
 import { openSafetensorsModel } from '../../../src/core/formats/safetensors';
 import type { Progress } from '../../../src/core/job';
 import { buildTinyModel, type TinyArch, type TinyModelOptions } from '../../fixtures/models/tiny-models';
@@ -54,14 +61,21 @@ test('bf16 llama -> f16 GGUF: exact bf16->f16 values, rope-permuted Q/K rows, f3
   // attn_k: 2 KV heads of 16 rows; GGUF row (h*16 + 2i + j) is HF row (h*16 + j*8 + i).
   const k = new Uint16Array((await tensor(g, 'blk.1.attn_k.weight')).buffer.slice(0));
   const hfK = m.weights.get('model.layers.1.self_attn.k_proj.weight')!.data;
-  for (const [h, i, j] of [[0, 0, 1], [1, 7, 0], [1, 3, 1]] as const) {
+  for (const [h, i, j] of [
+    [0, 0, 1],
+    [1, 7, 0],
+    [1, 3, 1],
+  ] as const) {
     const ggufRow = h * 16 + 2 * i + j;
     const hfRow = h * 16 + j * 8 + i;
     for (let c = 0; c < 64; c++) assert.equal(f16BitsToF32(k[ggufRow * 64 + c]!), hfK[hfRow * 64 + c]);
   }
   const norm = g.tensors.find((x) => x.name === 'blk.0.ffn_norm.weight')!;
   assert.equal(norm.type, 'F32');
-  assert.deepEqual(Array.from(new Float32Array((await tensor(g, 'blk.0.ffn_norm.weight')).buffer.slice(0))), Array.from(m.weights.get('model.layers.0.post_attention_layernorm.weight')!.data));
+  assert.deepEqual(
+    Array.from(new Float32Array((await tensor(g, 'blk.0.ffn_norm.weight')).buffer.slice(0))),
+    Array.from(m.weights.get('model.layers.0.post_attention_layernorm.weight')!.data),
+  );
 
   const total = g.tensors.reduce((n, x) => n + x.byteLength, 0);
   assert.equal(progress.at(-1)!.done, total);
@@ -76,7 +90,10 @@ test('f32 output keeps every weight exactly; bf16 output of f32 weights rounds t
   const gu = m.weights.get('model.layers.0.mlp.experts.gate_up_proj')!.data;
   const up = new Float32Array((await tensor(g, 'blk.0.ffn_up_exps.weight')).buffer.slice(0));
   // expert 2's up half starts at row 2*64 + 32 of the fused [4, 64, 64] tensor.
-  assert.deepEqual(Array.from(up.subarray(2 * 32 * 64, 2 * 32 * 64 + 64)), Array.from(gu.subarray((2 * 64 + 32) * 64, (2 * 64 + 32) * 64 + 64)));
+  assert.deepEqual(
+    Array.from(up.subarray(2 * 32 * 64, 2 * 32 * 64 + 64)),
+    Array.from(gu.subarray((2 * 64 + 32) * 64, (2 * 64 + 32) * 64 + 64)),
+  );
   const bf = path.join(m.dir, 'bf16.gguf');
   await convertToGguf(m.dir, { outPath: bf, outType: 'bf16' });
   const b = await readGgufHeader(bf);
@@ -98,14 +115,23 @@ test('gemma norms are stored as 1 + w in f32', async (t) => {
   const g = await readGgufHeader(out);
   const got = new Float32Array((await tensor(g, 'blk.1.post_ffw_norm.weight')).buffer.slice(0));
   const want = m.weights.get('model.layers.1.post_feedforward_layernorm.weight')!.data;
-  assert.deepEqual(Array.from(got), Array.from(want, (w) => Math.fround(w + 1)));
+  assert.deepEqual(
+    Array.from(got),
+    Array.from(want, (w) => Math.fround(w + 1)),
+  );
   assert.equal(ggufNumber(g, 'gemma2.attention.sliding_window'), 8);
   assert.equal(Math.fround(ggufNumber(g, 'gemma2.attn_logit_softcapping')!), 2);
-  assert.equal(g.tensors.find((x) => x.name === 'output.weight'), undefined);
+  assert.equal(
+    g.tensors.find((x) => x.name === 'output.weight'),
+    undefined,
+  );
 });
 
 function noPartials(dir: string): void {
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.partial')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.partial')),
+    [],
+  );
 }
 
 test('a truncated safetensors file fails before writing and leaves no output', async (t) => {
@@ -113,7 +139,10 @@ test('a truncated safetensors file fails before writing and leaves no output', a
   const st = path.join(m.dir, 'model.safetensors');
   truncateSync(st, statSync(st).size - 100);
   const out = path.join(m.dir, 'out.gguf');
-  await assert.rejects(convertToGguf(m.dir, { outPath: out }), (e: unknown) => e instanceof FormatError && /model\.safetensors/.test(e.message));
+  await assert.rejects(
+    convertToGguf(m.dir, { outPath: out }),
+    (e: unknown) => e instanceof FormatError && /model\.safetensors/.test(e.message),
+  );
   assert.equal(existsSync(out), false);
   noPartials(m.dir);
 });
@@ -134,12 +163,16 @@ test('cancelling mid-way throws CancelledError and removes the partial file', as
   const controller = new AbortController();
   let seen = 0;
   await assert.rejects(
-    convertToGguf(m.dir, { outPath: out }, {
-      signal: controller.signal,
-      onProgress: () => {
-        if (++seen === 2) controller.abort();
+    convertToGguf(
+      m.dir,
+      { outPath: out },
+      {
+        signal: controller.signal,
+        onProgress: () => {
+          if (++seen === 2) controller.abort();
+        },
       },
-    }),
+    ),
     CancelledError,
   );
   assert.equal(existsSync(out), false);
@@ -151,7 +184,10 @@ test('a checkpoint missing one expert is a FormatError naming the layer', async 
   const st = await openSafetensorsModel(m.dir);
   const tensors = new Map(st.tensors);
   tensors.delete('model.layers.1.block_sparse_moe.experts.2.w3.weight');
-  assert.throws(() => planTensors(m.config as never, { ...st, tensors }, 'f16'), /layer 1 ffn_up_exps: .*4 experts but the checkpoint has 3 \(expert 2 missing\)/);
+  assert.throws(
+    () => planTensors(m.config as never, { ...st, tensors }, 'f16'),
+    /layer 1 ffn_up_exps: .*4 experts but the checkpoint has 3 \(expert 2 missing\)/,
+  );
 });
 
 test('vocab-only output: metadata and vocabulary, no tensors', async (t) => {

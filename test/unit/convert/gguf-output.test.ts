@@ -18,7 +18,10 @@ function pattern(n: number, seed: number): Uint8Array {
   return a;
 }
 
-for (const [label, switchBytesPerSecond] of [['buffered', 0], ['switching to O_DIRECT after the first stage', Infinity]] as const) {
+for (const [label, switchBytesPerSecond] of [
+  ['buffered', 0],
+  ['switching to O_DIRECT after the first stage', Infinity],
+] as const) {
   test(`GgufOutput (${label}): header, tensors padded to the alignment, across many stages, odd tail`, async (t) => {
     const d = dir(t);
     const finalPath = path.join(d, 'out.gguf');
@@ -29,12 +32,13 @@ for (const [label, switchBytesPerSecond] of [['buffered', 0], ['switching to O_D
     const datas = sizes.map((n, i) => pattern(n, i + 7));
     for (const [i, data] of datas.entries()) {
       // Uneven pieces, as the data pass produces them.
-      for (let at = 0; at < data.length; at += 3_000_017) await out.writePart(`t${i}`, data.subarray(at, Math.min(data.length, at + 3_000_017)));
+      for (let at = 0; at < data.length; at += 3_000_017)
+        await out.writePart(`t${i}`, data.subarray(at, Math.min(data.length, at + 3_000_017)));
     }
     const { bytes, sha256 } = await out.finish();
     const file = readFileSync(finalPath);
     assert.equal(file.length, bytes);
-    assert.equal(sha256, createHash('sha256').update(file).digest('hex'), 'the streamed hash is the file\'s hash');
+    assert.equal(sha256, createHash('sha256').update(file).digest('hex'), "the streamed hash is the file's hash");
     assert.deepEqual(file.subarray(0, 1000), Buffer.from(header));
     let at = 1024; // header padded to 32
     for (const data of datas) {
@@ -52,7 +56,15 @@ for (const [label, switchBytesPerSecond] of [['buffered', 0], ['switching to O_D
 test('GgufOutput: a tensor out of order or too long deletes the temporary file', async (t) => {
   const d = dir(t);
   const finalPath = path.join(d, 'out.gguf');
-  const out = await GgufOutput.open(finalPath, pattern(10, 0), [{ name: 'a', byteLength: 4 }, { name: 'b', byteLength: 4 }], 32);
+  const out = await GgufOutput.open(
+    finalPath,
+    pattern(10, 0),
+    [
+      { name: 'a', byteLength: 4 },
+      { name: 'b', byteLength: 4 },
+    ],
+    32,
+  );
   await assert.rejects(out.writePart('b', new Uint8Array(4)), /out of order/);
   assert.deepEqual(readdirSync(d), []);
   const again = await GgufOutput.open(finalPath, pattern(10, 0), [{ name: 'a', byteLength: 4 }], 32);

@@ -6,7 +6,12 @@ import { sharedAsset } from '../../helpers/env';
 import { buildSentencePieceModel, llamaStylePieces } from '../../fixtures/models/sentencepiece-builder';
 
 test('reads pieces, scores, types and the normalizer/trainer flags of a tokenizer.model', () => {
-  const bytes = buildSentencePieceModel({ pieces: llamaStylePieces(['▁the', 'é', '🦙']), modelType: 2, byteFallback: true, addDummyPrefix: false });
+  const bytes = buildSentencePieceModel({
+    pieces: llamaStylePieces(['▁the', 'é', '🦙']),
+    modelType: 2,
+    byteFallback: true,
+    addDummyPrefix: false,
+  });
   const m = parseSentencePieceModel(bytes);
   assert.equal(m.pieces.length, 3 + 256 + 3);
   assert.deepEqual(m.pieces[0], { piece: '<unk>', score: 0, type: PieceType.unknown });
@@ -35,7 +40,10 @@ test('the real stories260K tokenizer.model parses (512 pieces, byte fallback)', 
 test('rejects truncated and malformed protobuf with a FormatError naming the file', () => {
   const bytes = buildSentencePieceModel({ pieces: llamaStylePieces(['▁a']) });
   for (const cut of [1, 7, bytes.length - 3]) {
-    assert.throws(() => parseSentencePieceModel(bytes.subarray(0, cut), 'x/tokenizer.model'), (e: unknown) => e instanceof FormatError && /x\/tokenizer\.model/.test(e.message));
+    assert.throws(
+      () => parseSentencePieceModel(bytes.subarray(0, cut), 'x/tokenizer.model'),
+      (e: unknown) => e instanceof FormatError && /x\/tokenizer\.model/.test(e.message),
+    );
   }
   // A field with wire type 3 (deprecated groups) is not valid here.
   assert.throws(() => parseSentencePieceModel(Buffer.from([0x0b, 0x00])), FormatError);
@@ -52,5 +60,8 @@ test('skips unknown fields of every wire type', () => {
   // field 99 varint, field 98 fixed64, field 97 length-delimited, field 96 fixed32
   const extra = Buffer.from([0x98, 0x06, 0x05, 0x91, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0x8a, 0x06, 0x02, 0xaa, 0xbb, 0x85, 0x06, 1, 2, 3, 4]);
   const m = parseSentencePieceModel(Buffer.concat([extra, base]));
-  assert.deepEqual(m.pieces.map((p) => p.piece), ['a']);
+  assert.deepEqual(
+    m.pieces.map((p) => p.piece),
+    ['a'],
+  );
 });

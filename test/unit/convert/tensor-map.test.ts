@@ -29,7 +29,10 @@ test('llama: GGUF names, reversed shapes, f32 norms, rope permutation on Q/K onl
   assert.equal(byName.get('blk.0.ffn_down.weight')!.hfName, 'model.layers.0.mlp.down_proj.weight');
   assert.equal(plan.recipes.length, 3 + 2 * 9);
   const mt = modelTensorsFromSafetensors(null, m.config as never, m.st);
-  assert.deepEqual(mt.find((x) => x.name === 'blk.0.ffn_gate.weight'), { name: 'blk.0.ffn_gate.weight', shape: [64, 96], hfName: 'model.layers.0.mlp.gate_proj.weight', sourceDtype: 'BF16' });
+  assert.deepEqual(
+    mt.find((x) => x.name === 'blk.0.ffn_gate.weight'),
+    { name: 'blk.0.ffn_gate.weight', shape: [64, 96], hfName: 'model.layers.0.mlp.gate_proj.weight', sourceDtype: 'BF16' },
+  );
 });
 
 test('llama3 rope scaling adds rope_freqs.weight with llama.cpp factors; tied embeddings have no output', async (t) => {
@@ -44,7 +47,10 @@ test('llama3 rope scaling adds rope_freqs.weight with llama.cpp factors; tied em
   assert.equal(f[7], 8);
   assert.ok(f.every((x, i) => i === 0 || x >= f[i - 1]!));
   assert.ok(f.some((x) => x > 1 && x < 8));
-  assert.equal(plan.recipes.find((r) => r.name === 'output.weight'), undefined);
+  assert.equal(
+    plan.recipes.find((r) => r.name === 'output.weight'),
+    undefined,
+  );
 });
 
 test('mixtral: per-expert w1/w2/w3 stack into ffn_{gate,down,up}_exps in expert order; router stays f32', async (t) => {
@@ -52,9 +58,15 @@ test('mixtral: per-expert w1/w2/w3 stack into ffn_{gate,down,up}_exps in expert 
   const plan = planTensors(m.config as never, m.st, 'f16');
   const gate = plan.recipes.find((r) => r.name === 'blk.1.ffn_gate_exps.weight')!;
   assert.deepEqual(gate.shape, [64, 96, 4]);
-  assert.deepEqual(gate.hfName, [0, 1, 2, 3].map((e) => `model.layers.1.block_sparse_moe.experts.${e}.w1.weight`));
+  assert.deepEqual(
+    gate.hfName,
+    [0, 1, 2, 3].map((e) => `model.layers.1.block_sparse_moe.experts.${e}.w1.weight`),
+  );
   assert.deepEqual(plan.recipes.find((r) => r.name === 'blk.0.ffn_down_exps.weight')!.shape, [96, 64, 4]);
-  assert.equal(plan.recipes.find((r) => r.name === 'blk.0.ffn_up_exps.weight')!.segments[3]!.tensor.name, 'model.layers.0.block_sparse_moe.experts.3.w3.weight');
+  assert.equal(
+    plan.recipes.find((r) => r.name === 'blk.0.ffn_up_exps.weight')!.segments[3]!.tensor.name,
+    'model.layers.0.block_sparse_moe.experts.3.w3.weight',
+  );
   const router = plan.recipes.find((r) => r.name === 'blk.0.ffn_gate_inp.weight')!;
   assert.equal(router.type, 'F32');
   assert.deepEqual(router.shape, [64, 4]);
@@ -70,9 +82,20 @@ test('qwen2-moe shared expert and gate; qwen3-moe fused gate_up is split into ga
   const pf = planTensors(fused.config as never, fused.st, 'f16');
   const up = pf.recipes.find((r) => r.name === 'blk.1.ffn_up_exps.weight')!;
   assert.deepEqual(up.shape, [64, 32, 4]);
-  assert.deepEqual(up.segments.map((s) => [s.firstRow, s.rows]), [[32, 32], [96, 32], [160, 32], [224, 32]]);
+  assert.deepEqual(
+    up.segments.map((s) => [s.firstRow, s.rows]),
+    [
+      [32, 32],
+      [96, 32],
+      [160, 32],
+      [224, 32],
+    ],
+  );
   const gate = pf.recipes.find((r) => r.name === 'blk.1.ffn_gate_exps.weight')!;
-  assert.deepEqual(gate.segments.map((s) => s.firstRow), [0, 64, 128, 192]);
+  assert.deepEqual(
+    gate.segments.map((s) => s.firstRow),
+    [0, 64, 128, 192],
+  );
   assert.deepEqual(pf.recipes.find((r) => r.name === 'blk.1.ffn_down_exps.weight')!.shape, [32, 64, 4]);
 });
 
@@ -101,12 +124,18 @@ test('a config that disagrees with the weights is a FormatError naming the tenso
   const tied = await tiny(t, 'llama3');
   assert.throws(() => planTensors({ ...tied.config, tie_word_embeddings: false } as never, tied.st, 'f16'), /no lm_head/);
   const moe = await tiny(t, 'mixtral');
-  assert.throws(() => planTensors({ ...moe.config, num_local_experts: 5 } as never, moe.st, 'f16'), /gate\.weight has shape \[4, 64\].*5 experts/);
+  assert.throws(
+    () => planTensors({ ...moe.config, num_local_experts: 5 } as never, moe.st, 'f16'),
+    /gate\.weight has shape \[4, 64\].*5 experts/,
+  );
 });
 
 test('unknown tensors and unsupported architectures are UnsupportedErrors that say what is supported', async (t) => {
   const m = await tiny(t, 'llama');
-  assert.throws(() => planTensors({ ...m.config, model_type: 'gpt_oss' } as never, m.st, 'f16'), (e: unknown) => e instanceof UnsupportedError && /MXFP4/.test(e.message) && /qwen3_moe/.test(e.message));
+  assert.throws(
+    () => planTensors({ ...m.config, model_type: 'gpt_oss' } as never, m.st, 'f16'),
+    (e: unknown) => e instanceof UnsupportedError && /MXFP4/.test(e.message) && /qwen3_moe/.test(e.message),
+  );
   assert.throws(() => planTensors({ ...m.config, model_type: 'falcon_mamba' } as never, m.st, 'f16'), /Supported model types: llama/);
   // A qwen3 config on llama weights: no q_norm/k_norm.
   assert.throws(() => planTensors({ ...m.config, model_type: 'qwen3' } as never, m.st, 'f16'), /attn_q_norm/);
@@ -127,22 +156,47 @@ test('a gemma-3 multimodal checkpoint: text_config defaults, language_model. pre
   ];
   const p = 'language_model.model.layers.0.';
   // Gemma3TextConfig defaults: 8 heads of 256, 4 KV heads.
-  shapes.push([`${p}self_attn.q_proj.weight`, [8 * 256, H]], [`${p}self_attn.k_proj.weight`, [4 * 256, H]], [`${p}self_attn.v_proj.weight`, [4 * 256, H]]);
-  shapes.push([`${p}self_attn.o_proj.weight`, [H, 8 * 256]], [`${p}self_attn.q_norm.weight`, [256]], [`${p}self_attn.k_norm.weight`, [256]]);
-  for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) shapes.push([`${p}${n}.weight`, [H]]);
+  shapes.push(
+    [`${p}self_attn.q_proj.weight`, [8 * 256, H]],
+    [`${p}self_attn.k_proj.weight`, [4 * 256, H]],
+    [`${p}self_attn.v_proj.weight`, [4 * 256, H]],
+  );
+  shapes.push(
+    [`${p}self_attn.o_proj.weight`, [H, 8 * 256]],
+    [`${p}self_attn.q_norm.weight`, [256]],
+    [`${p}self_attn.k_norm.weight`, [256]],
+  );
+  for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm'])
+    shapes.push([`${p}${n}.weight`, [H]]);
   shapes.push([`${p}mlp.gate_proj.weight`, [10240, H]], [`${p}mlp.up_proj.weight`, [10240, H]], [`${p}mlp.down_proj.weight`, [H, 10240]]);
   const tensors = new Map(
-    shapes.map(([name, shape], i) => [name, { name, dtype: 'BF16' as const, shape, file: 'model.safetensors', dataOffset: i, byteLength: 0 }]),
+    shapes.map(([name, shape], i) => [
+      name,
+      { name, dtype: 'BF16' as const, shape, file: 'model.safetensors', dataOffset: i, byteLength: 0 },
+    ]),
   );
   const config = {
     architectures: ['Gemma3ForConditionalGeneration'],
     model_type: 'gemma3',
-    text_config: { model_type: 'gemma3_text', hidden_size: H, intermediate_size: 10240, num_hidden_layers: layers, sliding_window: 1024, rope_scaling: { rope_type: 'linear', factor: 8 } },
+    text_config: {
+      model_type: 'gemma3_text',
+      hidden_size: H,
+      intermediate_size: 10240,
+      num_hidden_layers: layers,
+      sliding_window: 1024,
+      rope_scaling: { rope_type: 'linear', factor: 8 },
+    },
     vision_config: { model_type: 'siglip_vision_model', hidden_size: 1152 },
   };
   const plan = planTensors(config as never, { dir: '/x', files: [], tensors }, 'f16');
   assert.equal(plan.spec.ggufArch, 'gemma3');
-  assert.deepEqual(plan.recipes.map((r) => r.name).sort().slice(0, 3), ['blk.0.attn_k.weight', 'blk.0.attn_k_norm.weight', 'blk.0.attn_norm.weight']);
+  assert.deepEqual(
+    plan.recipes
+      .map((r) => r.name)
+      .sort()
+      .slice(0, 3),
+    ['blk.0.attn_k.weight', 'blk.0.attn_k_norm.weight', 'blk.0.attn_norm.weight'],
+  );
   assert.ok(!plan.recipes.some((r) => String(r.hfName).includes('vision')));
   assert.equal(plan.dropped.length, 2);
   assert.equal(plan.hparams.headDim, 256);

@@ -19,7 +19,8 @@ function folder(t: TestContext, files: Record<string, string | Buffer | object>)
   return dir;
 }
 
-const LLAMA3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const LLAMA3 =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 function splitPre(regex: string): object {
   return {
@@ -35,7 +36,13 @@ test('SentencePiece tokenizer.model -> llama vocabulary, padded to the embedding
   const spm = buildSentencePieceModel({ pieces: llamaStylePieces(['▁a', '▁b']) });
   const dir = folder(t, {
     'tokenizer.model': spm,
-    'tokenizer_config.json': { bos_token: '<s>', eos_token: '</s>', add_bos_token: true, add_eos_token: false, added_tokens_decoder: { '262': { content: '<|user|>', special: true }, '263': { content: '▁hi▁', special: false } } },
+    'tokenizer_config.json': {
+      bos_token: '<s>',
+      eos_token: '</s>',
+      add_bos_token: true,
+      add_eos_token: false,
+      added_tokens_decoder: { '262': { content: '<|user|>', special: true }, '263': { content: '▁hi▁', special: false } },
+    },
   });
   const v = await loadGgufVocab(dir, { nVocab: 264, config: { bos_token_id: 1, eos_token_id: 2 } });
   assert.equal(v.model, 'llama');
@@ -65,7 +72,11 @@ test('ids past the pieces become [PAD<id>] UNUSED tokens; a dummy-prefix-less mo
 });
 
 test('byte-level BPE tokenizer.json -> gpt2 vocabulary with merges, pre-tokenizer and template-driven add_bos', async (t) => {
-  const tj = buildBpeTokenizerJson({ vocabSize: 300, specials: ['<|begin_of_text|>', '<|eot_id|>'], preTokenizer: splitPre(LLAMA3) }) as Record<string, unknown>;
+  const tj = buildBpeTokenizerJson({
+    vocabSize: 300,
+    specials: ['<|begin_of_text|>', '<|eot_id|>'],
+    preTokenizer: splitPre(LLAMA3),
+  }) as Record<string, unknown>;
   tj.post_processor = {
     type: 'TemplateProcessing',
     single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
@@ -105,11 +116,22 @@ test('pre-tokenizers: known families are recognised, unknown ones are an error u
   assert.equal(identifyPreTokenizer(tj(splitPre(LLAMA3))).name, 'llama-bpe');
   assert.equal(identifyPreTokenizer(tj({ type: 'ByteLevel', add_prefix_space: false, use_regex: true })).name, 'gpt-2');
   assert.equal(
-    identifyPreTokenizer(tj({ type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, { type: 'ByteLevel', add_prefix_space: false, use_regex: true }] })).name,
+    identifyPreTokenizer(
+      tj({
+        type: 'Sequence',
+        pretokenizers: [
+          { type: 'Digits', individual_digits: true },
+          { type: 'ByteLevel', add_prefix_space: false, use_regex: true },
+        ],
+      }),
+    ).name,
     'smollm',
   );
   const odd = tj(splitPre('\\w+|\\s+'));
-  assert.throws(() => identifyPreTokenizer(odd), (e: unknown) => e instanceof UnsupportedError && /llama-bpe/.test(e.message) && /--pre-tokenizer/.test(e.message));
+  assert.throws(
+    () => identifyPreTokenizer(odd),
+    (e: unknown) => e instanceof UnsupportedError && /llama-bpe/.test(e.message) && /--pre-tokenizer/.test(e.message),
+  );
   const forced = identifyPreTokenizer(odd, 'qwen2');
   assert.equal(forced.name, 'qwen2');
   assert.match(forced.reason, /forced/);
@@ -119,7 +141,16 @@ test('a SentencePiece-style BPE tokenizer.json (byte fallback) becomes a llama v
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, '<0x41>': 3, '▁': 4, a: 5, b: 6, ab: 7, '▁ab': 8, zz: 9 };
   const dir = folder(t, {
     'tokenizer.json': {
-      model: { type: 'BPE', byte_fallback: true, unk_token: '<unk>', vocab, merges: [['a', 'b'], ['▁', 'ab']] },
+      model: {
+        type: 'BPE',
+        byte_fallback: true,
+        unk_token: '<unk>',
+        vocab,
+        merges: [
+          ['a', 'b'],
+          ['▁', 'ab'],
+        ],
+      },
       added_tokens: [{ id: 1, content: '<s>', special: true }],
       normalizer: { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
       decoder: { type: 'Sequence', decoders: [] },
@@ -137,7 +168,10 @@ test('a SentencePiece-style BPE tokenizer.json (byte fallback) becomes a llama v
 });
 
 test('no tokenizer, or a tokenizer larger than the embedding, is a FormatError', async (t) => {
-  await assert.rejects(loadGgufVocab(folder(t, {}), { nVocab: 10, config: {} }), (e: unknown) => e instanceof FormatError && /no tokenizer found/.test(e.message));
+  await assert.rejects(
+    loadGgufVocab(folder(t, {}), { nVocab: 10, config: {} }),
+    (e: unknown) => e instanceof FormatError && /no tokenizer found/.test(e.message),
+  );
   const dir = folder(t, { 'tokenizer.json': buildBpeTokenizerJson({ vocabSize: 300 }) });
   await assert.rejects(loadGgufVocab(dir, { nVocab: 280, config: {} }), /embedding has only 280 rows/);
   await assert.rejects(loadGgufVocab(folder(t, { 'tokenizer.json': '{"model": ' }), { nVocab: 10, config: {} }), FormatError);
@@ -145,5 +179,8 @@ test('no tokenizer, or a tokenizer larger than the embedding, is a FormatError',
 
 test('a Unigram tokenizer.json is unsupported, with a clear message', async (t) => {
   const dir = folder(t, { 'tokenizer.json': { model: { type: 'Unigram', vocab: [['a', -1]] } } });
-  await assert.rejects(loadGgufVocab(dir, { nVocab: 1, config: {} }), (e: unknown) => e instanceof UnsupportedError && /Unigram/.test(e.message));
+  await assert.rejects(
+    loadGgufVocab(dir, { nVocab: 1, config: {} }),
+    (e: unknown) => e instanceof UnsupportedError && /Unigram/.test(e.message),
+  );
 });

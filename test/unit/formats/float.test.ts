@@ -149,9 +149,15 @@ describe('float32 <-> bfloat16', () => {
   it('bulk conversions agree with the scalar ones', () => {
     const src = new Float32Array([1, -2.5, 3.14159, 1e-40, NaN, Infinity, -0, 65504, 1e38]);
     const b = f32ToBf16Array(src);
-    assert.deepEqual([...b], [...src].map((x) => f32ToBf16Bits(x)));
+    assert.deepEqual(
+      [...b],
+      [...src].map((x) => f32ToBf16Bits(x)),
+    );
     const back = bf16ToF32Array(b);
-    assert.deepEqual([...back].map((x) => f32Bits(x) >>> 0), [...b].map((h) => f32Bits(bf16BitsToF32(h)) >>> 0));
+    assert.deepEqual(
+      [...back].map((x) => f32Bits(x) >>> 0),
+      [...b].map((h) => f32Bits(bf16BitsToF32(h)) >>> 0),
+    );
     assert.equal(back[0], 1);
     assert.equal(back[1], -2.5);
   });

@@ -52,7 +52,17 @@ const fixtureKvs: FixtureKv[] = [
   { key: 'a.i32', type: T.arr, value: { itemType: T.i32, items: [1, -2] } },
   { key: 'a.bool', type: T.arr, value: { itemType: T.bool, items: [true] } },
   { key: 'a.u64', type: T.arr, value: { itemType: T.u64, items: [3n, 4n] } },
-  { key: 'a.nested', type: T.arr, value: { itemType: T.arr, items: [{ itemType: T.str, items: ['a', 'b'] }, { itemType: T.arr, items: [{ itemType: T.u8, items: [1, 2] }] }] } },
+  {
+    key: 'a.nested',
+    type: T.arr,
+    value: {
+      itemType: T.arr,
+      items: [
+        { itemType: T.str, items: ['a', 'b'] },
+        { itemType: T.arr, items: [{ itemType: T.u8, items: [1, 2] }] },
+      ],
+    },
+  },
 ];
 
 const tensors = [
@@ -83,9 +93,19 @@ describe('GgufWriter', () => {
     assert.deepEqual(g.metadata.get('v.f64'), { type: V.FLOAT64, value: Math.E });
     assert.deepEqual(g.metadata.get('v.str'), { type: V.STRING, value: 'ü🦙' });
     assert.deepEqual(g.metadata.get('a.u64'), { type: V.ARRAY, itemType: V.UINT64, value: [3n, 4n] });
-    assert.deepEqual(g.metadata.get('a.nested'), ggufArrayValue(V.ARRAY, [ggufArrayValue(V.STRING, ['a', 'b']), ggufArrayValue(V.ARRAY, [ggufArrayValue(V.UINT8, [1, 2])])]));
-    assert.deepEqual([...g.metadata.keys()], fixtureKvs.map((k) => k.key), 'insertion order kept');
-    assert.deepEqual(g.tensors.map((x) => [x.name, x.type, x.shape]), tensors.map((x) => [x.name, x.type, x.shape]));
+    assert.deepEqual(
+      g.metadata.get('a.nested'),
+      ggufArrayValue(V.ARRAY, [ggufArrayValue(V.STRING, ['a', 'b']), ggufArrayValue(V.ARRAY, [ggufArrayValue(V.UINT8, [1, 2])])]),
+    );
+    assert.deepEqual(
+      [...g.metadata.keys()],
+      fixtureKvs.map((k) => k.key),
+      'insertion order kept',
+    );
+    assert.deepEqual(
+      g.tensors.map((x) => [x.name, x.type, x.shape]),
+      tensors.map((x) => [x.name, x.type, x.shape]),
+    );
     for (const [i, x] of tensors.entries()) assert.deepEqual(await readGgufTensorBytes(g, g.tensors[i]!), x.data);
   });
 
@@ -94,7 +114,11 @@ describe('GgufWriter', () => {
       const file = path.join(tempDir(t), 'm.gguf');
       await writeAll(file, alignment);
       const kvs = alignment && alignment !== 32 ? [{ key: 'general.alignment', type: T.u32, value: alignment }, ...fixtureKvs] : fixtureKvs;
-      const expected = buildGguf({ alignment: alignment ?? 32, kvs, tensors: tensors.map((x) => ({ name: x.name, dims: x.shape, typeId: x.typeId, data: x.data })) });
+      const expected = buildGguf({
+        alignment: alignment ?? 32,
+        kvs,
+        tensors: tensors.map((x) => ({ name: x.name, dims: x.shape, typeId: x.typeId, data: x.data })),
+      });
       assert.ok(readFileSync(file).equals(expected), 'byte-identical');
     });
   }
@@ -102,7 +126,15 @@ describe('GgufWriter', () => {
   it('lays tensors out as llama.cpp requires: offsets are the running sum of padded sizes', () => {
     const w = new GgufWriter('/nonexistent/x.gguf', { alignment: 64 });
     for (const x of tensors) w.addTensor(x);
-    assert.deepEqual(w.tensorInfos().map((x) => [x.offset, x.byteLength]), [[0, 102], [128, 28], [192, 420], [640, 24]]);
+    assert.deepEqual(
+      w.tensorInfos().map((x) => [x.offset, x.byteLength]),
+      [
+        [0, 102],
+        [128, 28],
+        [192, 420],
+        [640, 24],
+      ],
+    );
   });
 
   it('streams tensors in parts and replaces a key set twice in place', async (t) => {
@@ -116,7 +148,13 @@ describe('GgufWriter', () => {
     await w.writeTensor('tail', new Float32Array([7]));
     await w.finish();
     const g = await readGgufHeader(file);
-    assert.deepEqual([...g.metadata].map(([k, v]) => [k, v.value]), [['a', 'second'], ['b', 1]]);
+    assert.deepEqual(
+      [...g.metadata].map(([k, v]) => [k, v.value]),
+      [
+        ['a', 'second'],
+        ['b', 1],
+      ],
+    );
     assert.ok((await readGgufTensorBytes(g, g.tensors[0]!)).equals(big));
     assert.deepEqual([...new Float32Array((await readGgufTensorBytes(g, g.tensors[1]!)).buffer)], [7]);
   });
@@ -143,11 +181,19 @@ describe('GgufWriter', () => {
     ['a bad array element', (w) => w.setArray('k', V.UINT16, [1, 70000]), /"k": element 1: 70000 is not a u16/],
     ['a nested element that is not an array', (w) => w.setArray('k', V.ARRAY, ['x']), /element 0 is not a GgufArray/],
     ['an empty key', (w) => w.setString('', 'x'), /must not be empty/],
-    ['an alignment that is not a power of two', (w) => w.setUint32('general.alignment', 48), /"general.alignment" must be a u32 power of two/],
+    [
+      'an alignment that is not a power of two',
+      (w) => w.setUint32('general.alignment', 48),
+      /"general.alignment" must be a u32 power of two/,
+    ],
     ['an alignment of the wrong type', (w) => w.setUint64('general.alignment', 32), /must be a u32 power of two/],
   ];
   for (const [name, act, message] of badValues) {
-    it(`rejects ${name}`, () => assert.throws(() => act(new GgufWriter('/nonexistent/x.gguf')), (e: unknown) => e instanceof UsageError && message.test(e.message)));
+    it(`rejects ${name}`, () =>
+      assert.throws(
+        () => act(new GgufWriter('/nonexistent/x.gguf')),
+        (e: unknown) => e instanceof UsageError && message.test(e.message),
+      ));
   }
 
   const badTensors: [string, Parameters<GgufWriter['addTensor']>[0], RegExp][] = [
@@ -159,7 +205,11 @@ describe('GgufWriter', () => {
     ['a negative dimension', { name: 'w', shape: [-1], type: 'F32' }, /must hold non-negative integers/],
   ];
   for (const [name, spec, message] of badTensors) {
-    it(`rejects a tensor with ${name}`, () => assert.throws(() => new GgufWriter('/nonexistent/x.gguf').addTensor(spec), (e: unknown) => e instanceof UsageError && message.test(e.message)));
+    it(`rejects a tensor with ${name}`, () =>
+      assert.throws(
+        () => new GgufWriter('/nonexistent/x.gguf').addTensor(spec),
+        (e: unknown) => e instanceof UsageError && message.test(e.message),
+      ));
   }
 
   it('rejects a tensor declared twice, declarations after the header and data before it', async (t) => {
@@ -167,7 +217,10 @@ describe('GgufWriter', () => {
     const w = new GgufWriter(path.join(dir, 'x.gguf')).addTensor({ name: 'w', shape: [1], type: 'F32' });
     assert.throws(() => w.addTensor({ name: 'w', shape: [1], type: 'F32' }), /"w": declared twice/);
     assert.equal(w.nextTensor, 'w');
-    await assert.rejects(w.writeTensor('w', new Uint8Array(4)), (e: unknown) => e instanceof FailureError && /writeHeader\(\) must come before tensor data/.test(e.message));
+    await assert.rejects(
+      w.writeTensor('w', new Uint8Array(4)),
+      (e: unknown) => e instanceof FailureError && /writeHeader\(\) must come before tensor data/.test(e.message),
+    );
     await w.writeHeader();
     assert.throws(() => w.setString('late', 'x'), /cannot set metadata "late" after the header is written/);
     assert.throws(() => w.addTensor({ name: 'v', shape: [1], type: 'F32' }), /cannot add tensor "v" after the header is written/);
@@ -176,17 +229,27 @@ describe('GgufWriter', () => {
   });
 
   const misuse: [string, (w: GgufWriter) => Promise<unknown>, RegExp][] = [
-    ['a buffer of the wrong size', (w) => w.writeTensor('a', new Uint8Array(8)), /tensor "a" got 8 bytes, but its declared shape and type take 34/],
+    [
+      'a buffer of the wrong size',
+      (w) => w.writeTensor('a', new Uint8Array(8)),
+      /tensor "a" got 8 bytes, but its declared shape and type take 34/,
+    ],
     ['tensors out of order', (w) => w.writeTensor('b', new Uint8Array(4)), /tensor "b" written out of order: "a" comes next/],
-    ['a tensor left unwritten', async (w) => {
-      await w.writeTensor('a', new Uint8Array(34));
-      await w.finish();
-    }, /1 declared tensor\(s\) not written, starting with "b"/],
+    [
+      'a tensor left unwritten',
+      async (w) => {
+        await w.writeTensor('a', new Uint8Array(34));
+        await w.finish();
+      },
+      /1 declared tensor\(s\) not written, starting with "b"/,
+    ],
   ];
   for (const [name, act, message] of misuse) {
     it(`fails on ${name} and removes the partial file`, async (t) => {
       const dir = tempDir(t);
-      const w = new GgufWriter(path.join(dir, 'x.gguf')).addTensor({ name: 'a', shape: [32], type: 'Q8_0' }).addTensor({ name: 'b', shape: [1], type: 'F32' });
+      const w = new GgufWriter(path.join(dir, 'x.gguf'))
+        .addTensor({ name: 'a', shape: [32], type: 'Q8_0' })
+        .addTensor({ name: 'b', shape: [1], type: 'F32' });
       await w.writeHeader();
       assert.equal(readdirSync(dir).length, 1, 'a temporary file exists while writing');
       assert.ok(!readdirSync(dir).includes('x.gguf'));

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { GgufValueType, ggufNumber, ggufString, ggufStringArray, readGgufHeader, readGgufTensorBytes } from '../../../src/core/formats/gguf';
+import {
+  GgufValueType,
+  ggufNumber,
+  ggufString,
+  ggufStringArray,
+  readGgufHeader,
+  readGgufTensorBytes,
+} from '../../../src/core/formats/gguf';
 import { GgufWriter } from '../../../src/core/formats/gguf-writer';
 import { openSafetensorsModel, readSafetensorsHeader, readTensorBytes, readTensorFloat32 } from '../../../src/core/formats/safetensors';
 import { SafetensorsWriter } from '../../../src/core/formats/safetensors-writer';
@@ -78,7 +85,11 @@ describe('pajama-tiny-gqa model.safetensors (written by PyTorch)', () => {
     await w.finish();
     const copy = await readSafetensorsHeader(out);
     assert.deepEqual(copy.metadata, src.metadata);
-    assert.deepEqual(copy.tensors.map((x) => [x.name, x.dtype, x.shape]), src.tensors.map((x) => [x.name, x.dtype, x.shape]));
-    for (const [i, x] of src.tensors.entries()) assert.ok((await readTensorBytes(copy.tensors[i]!)).equals(await readTensorBytes(x)), x.name);
+    assert.deepEqual(
+      copy.tensors.map((x) => [x.name, x.dtype, x.shape]),
+      src.tensors.map((x) => [x.name, x.dtype, x.shape]),
+    );
+    for (const [i, x] of src.tensors.entries())
+      assert.ok((await readTensorBytes(copy.tensors[i]!)).equals(await readTensorBytes(x)), x.name);
   });
 });

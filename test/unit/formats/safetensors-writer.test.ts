@@ -21,7 +21,8 @@ describe('encodeSafetensorsHeader', () => {
     assert.equal(header.length, 8 + length);
     assert.equal((8 + length) % 8, 0);
     const text = header.subarray(8).toString('utf8');
-    const json = '{"__metadata__":{"a":"1","b":"2","format":"mlx"},"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
+    const json =
+      '{"__metadata__":{"a":"1","b":"2","format":"mlx"},"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
     assert.equal(text.trimEnd(), json);
     assert.match(text.slice(json.length), /^ *$/);
   });
@@ -35,14 +36,25 @@ describe('encodeSafetensorsHeader', () => {
   });
 
   const invalid: [string, Parameters<typeof encodeSafetensorsHeader>[0], RegExp][] = [
-    ['a duplicate name', [{ name: 'a', dtype: 'U8', shape: [1] }, { name: 'a', dtype: 'U8', shape: [1] }], /"a": declared twice/],
+    [
+      'a duplicate name',
+      [
+        { name: 'a', dtype: 'U8', shape: [1] },
+        { name: 'a', dtype: 'U8', shape: [1] },
+      ],
+      /"a": declared twice/,
+    ],
     ['an unknown dtype', [{ name: 'a', dtype: 'X9' as 'U8', shape: [1] }], /unknown dtype "X9"/],
     ['a negative dimension', [{ name: 'a', dtype: 'U8', shape: [-1] }], /must hold non-negative integers/],
     ['a reserved name', [{ name: '__metadata__', dtype: 'U8', shape: [1] }], /is reserved/],
     ['a packed type ending mid-byte', [{ name: 'a', dtype: 'F4', shape: [3] }], /no whole-byte size/],
   ];
   for (const [name, specs, message] of invalid) {
-    it(`rejects ${name}`, () => assert.throws(() => encodeSafetensorsHeader(specs), (e: unknown) => e instanceof UsageError && message.test(e.message)));
+    it(`rejects ${name}`, () =>
+      assert.throws(
+        () => encodeSafetensorsHeader(specs),
+        (e: unknown) => e instanceof UsageError && message.test(e.message),
+      ));
   }
 });
 
@@ -52,11 +64,15 @@ describe('SafetensorsWriter', () => {
     const file = path.join(dir, 'model.safetensors');
     const a = patternBytes(6 * 4, 1);
     const b = patternBytes(5, 100);
-    const w = await SafetensorsWriter.create(file, [
-      { name: 'model.b', dtype: 'F32', shape: [2, 3] },
-      { name: 'model.a', dtype: 'U8', shape: [5] },
-      { name: 'model.c', dtype: 'BF16', shape: [0] },
-    ], { metadata: { format: 'mlx' } });
+    const w = await SafetensorsWriter.create(
+      file,
+      [
+        { name: 'model.b', dtype: 'F32', shape: [2, 3] },
+        { name: 'model.a', dtype: 'U8', shape: [5] },
+        { name: 'model.c', dtype: 'BF16', shape: [0] },
+      ],
+      { metadata: { format: 'mlx' } },
+    );
     assert.equal(w.nextTensor, 'model.b');
     await w.writeTensor('model.b', [a.subarray(0, 10), a.subarray(10)]);
     await w.writeTensor('model.a', b);
@@ -68,7 +84,11 @@ describe('SafetensorsWriter', () => {
     const st = await readSafetensorsHeader(file);
     assert.deepEqual(st.metadata, { format: 'mlx' });
     assert.equal(st.dataStart % 8, 0);
-    assert.deepEqual(st.tensors.map((x) => x.name), ['model.b', 'model.a', 'model.c'], 'data in declared order');
+    assert.deepEqual(
+      st.tensors.map((x) => x.name),
+      ['model.b', 'model.a', 'model.c'],
+      'data in declared order',
+    );
     assert.deepEqual(await readTensorBytes(st.tensors[0]!), a);
     assert.deepEqual(await readTensorBytes(st.tensors[1]!), b);
     assert.deepEqual(readdirSync(dir), ['model.safetensors']);
@@ -77,7 +97,10 @@ describe('SafetensorsWriter', () => {
   it('accepts a tensor in parts', async (t) => {
     const file = path.join(tempDir(t), 'p.safetensors');
     const data = patternBytes(3 << 20);
-    const w = await SafetensorsWriter.create(file, [{ name: 'big', dtype: 'U8', shape: [data.length] }, { name: 'small', dtype: 'U8', shape: [1] }]);
+    const w = await SafetensorsWriter.create(file, [
+      { name: 'big', dtype: 'U8', shape: [data.length] },
+      { name: 'small', dtype: 'U8', shape: [1] },
+    ]);
     for (let i = 0; i < data.length; i += 1 << 20) await w.writeTensorPart('big', data.subarray(i, i + (1 << 20)));
     assert.equal(w.nextTensor, 'small');
     await w.writeTensorPart('small', Buffer.from([9]));
@@ -91,15 +114,22 @@ describe('SafetensorsWriter', () => {
     ['the wrong order', (w) => w.writeTensor('b', new Uint8Array(2)), /tensor "b" written out of order: "a" comes next/],
     ['an undeclared tensor', (w) => w.writeTensor('nope', new Uint8Array(2)), /tensor "nope" was not declared/],
     ['too many bytes in parts', (w) => w.writeTensorPart('a', new Uint8Array(5)), /got 5 bytes so far, more than its declared 4/],
-    ['a missing tensor at finish', async (w) => {
-      await w.writeTensor('a', new Uint8Array(4));
-      await w.finish();
-    }, /1 declared tensor\(s\) not written, starting with "b"/],
+    [
+      'a missing tensor at finish',
+      async (w) => {
+        await w.writeTensor('a', new Uint8Array(4));
+        await w.finish();
+      },
+      /1 declared tensor\(s\) not written, starting with "b"/,
+    ],
   ];
   for (const [name, act, message] of misuse) {
     it(`fails on ${name} and leaves no file behind`, async (t) => {
       const dir = tempDir(t);
-      const w = await SafetensorsWriter.create(path.join(dir, 'm.safetensors'), [{ name: 'a', dtype: 'U8', shape: [4] }, { name: 'b', dtype: 'U8', shape: [2] }]);
+      const w = await SafetensorsWriter.create(path.join(dir, 'm.safetensors'), [
+        { name: 'a', dtype: 'U8', shape: [4] },
+        { name: 'b', dtype: 'U8', shape: [2] },
+      ]);
       await assert.rejects(act(w), (e: unknown) => e instanceof FailureError && message.test(e.message));
       assert.deepEqual(readdirSync(dir), []);
       await assert.rejects(w.writeTensor('a', new Uint8Array(4)), /no longer usable/);
@@ -114,7 +144,9 @@ describe('SafetensorsWriter', () => {
     assert.deepEqual(readdirSync(dir), []);
 
     const controller = new AbortController();
-    const w2 = await SafetensorsWriter.create(path.join(dir, 'n.safetensors'), [{ name: 'a', dtype: 'U8', shape: [1] }], { signal: controller.signal });
+    const w2 = await SafetensorsWriter.create(path.join(dir, 'n.safetensors'), [{ name: 'a', dtype: 'U8', shape: [1] }], {
+      signal: controller.signal,
+    });
     controller.abort();
     await assert.rejects(w2.writeTensor('a', new Uint8Array(1)), CancelledError);
     assert.deepEqual(readdirSync(dir), []);

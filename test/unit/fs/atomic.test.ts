@@ -54,10 +54,14 @@ describe('writeAtomically', () => {
     const controller = new AbortController();
     const final = path.join(dir, 'out.bin');
     await assert.rejects(
-      writeAtomically(final, async (tmp) => {
-        await writeFile(tmp, 'data');
-        controller.abort();
-      }, { signal: controller.signal }),
+      writeAtomically(
+        final,
+        async (tmp) => {
+          await writeFile(tmp, 'data');
+          controller.abort();
+        },
+        { signal: controller.signal },
+      ),
       CancelledError,
     );
     assert.deepEqual(readdirSync(dir), []);
@@ -74,10 +78,13 @@ describe('writeDirectoryAtomically', () => {
     });
     assert.deepEqual(readdirSync(final), ['config.json']);
 
-    await assert.rejects(writeDirectoryAtomically(path.join(dir, 'other'), async (tmp) => {
-      writeFileSync(path.join(tmp, 'half.safetensors'), 'x');
-      throw new Error('quantizer failed');
-    }), /quantizer failed/);
+    await assert.rejects(
+      writeDirectoryAtomically(path.join(dir, 'other'), async (tmp) => {
+        writeFileSync(path.join(tmp, 'half.safetensors'), 'x');
+        throw new Error('quantizer failed');
+      }),
+      /quantizer failed/,
+    );
     assert.deepEqual(readdirSync(dir), ['mlx-model']);
   });
 

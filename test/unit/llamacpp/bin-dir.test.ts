@@ -8,7 +8,11 @@ import { LLAMA_TOOLS } from '../../../src/core/llamacpp/tools';
 import { FAKE_COMMIT, fakeBinDir, healthyTool, tempDir, writeScript } from './fake-tools';
 
 test('version lines of semver and numbered llama.cpp builds', () => {
-  assert.deepEqual(parseLlamaVersion('version: 0.4.0-dev (build 1, commit 80fb11a)\nbuilt with GNU 12.2.0'), { release: '0.4.0-dev', build: 1, commit: '80fb11a' });
+  assert.deepEqual(parseLlamaVersion('version: 0.4.0-dev (build 1, commit 80fb11a)\nbuilt with GNU 12.2.0'), {
+    release: '0.4.0-dev',
+    build: 1,
+    commit: '80fb11a',
+  });
   assert.deepEqual(parseLlamaVersion('version: 6123 (abc1234)\nbuilt with cc'), { release: 'b6123', build: 6123, commit: 'abc1234' });
   assert.deepEqual(parseLlamaVersion('version: 0 (unknown)'), { release: 'b0', build: 0, commit: null });
   assert.equal(parseLlamaVersion('usage: llama-quantize [options]'), null);
@@ -37,7 +41,8 @@ test('tools that only answer --help (exit 1 with a usage text) are fine', async 
 test('every broken tool is reported at once: missing, not executable, failing, crashing', async (t) => {
   const dir = fakeBinDir(t, {
     'llama-imatrix': null,
-    'llama-perplexity': 'echo "llama-perplexity: error while loading shared libraries: libggml.so: cannot open shared object file" >&2; exit 127',
+    'llama-perplexity':
+      'echo "llama-perplexity: error while loading shared libraries: libggml.so: cannot open shared object file" >&2; exit 127',
     'llama-bench': 'kill -SEGV $$',
     'llama-tokenize': 'echo "hello"; exit 0',
   });
@@ -51,17 +56,29 @@ test('every broken tool is reported at once: missing, not executable, failing, c
   assert.match(error.message, /llama-imatrix is missing/);
   assert.match(error.message, /llama-perplexity exited with code 127 on --help: .*error while loading shared libraries/);
   assert.match(error.message, /llama-bench was killed by SIGSEGV on --help/);
-  assert.match(error.message, /llama-tokenize does not look like a llama.cpp tool \(no version or usage text for --help, exit code 0\): hello/);
+  assert.match(
+    error.message,
+    /llama-tokenize does not look like a llama.cpp tool \(no version or usage text for --help, exit code 0\): hello/,
+  );
   assert.match(error.message, /llama-server is not executable/);
   assert.doesNotMatch(error.message, /llama-quantize|llama-simple/);
   assert.match(error.message, /pajamas tools --build/);
   const problems = error.data.problems as { tool: string }[];
-  assert.deepEqual(problems.map((p) => p.tool).sort(), ['llama-bench', 'llama-imatrix', 'llama-perplexity', 'llama-server', 'llama-tokenize']);
+  assert.deepEqual(problems.map((p) => p.tool).sort(), [
+    'llama-bench',
+    'llama-imatrix',
+    'llama-perplexity',
+    'llama-server',
+    'llama-tokenize',
+  ]);
 });
 
 test('a path that is not a directory is a UsageError saying what to point at', async (t) => {
   const file = writeScript(path.join(tempDir(t), 'llama-quantize'), 'exit 0');
-  await assert.rejects(validateLlamaBinDir(file, { origin: '--llama-bin-dir' }), (e: unknown) => e instanceof UsageError && /--llama-bin-dir .* is not a directory; point it at the folder/.test(e.message));
+  await assert.rejects(
+    validateLlamaBinDir(file, { origin: '--llama-bin-dir' }),
+    (e: unknown) => e instanceof UsageError && /--llama-bin-dir .* is not a directory; point it at the folder/.test(e.message),
+  );
   await assert.rejects(validateLlamaBinDir(path.join(file, 'nope')), UsageError);
 });
 

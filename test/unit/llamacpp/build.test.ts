@@ -82,7 +82,10 @@ function fakeWorld(t: TestContext, withNinja = true): FakeWorld {
     delete process.env.FAKE_FAIL_BUILD;
     delete process.env.FAKE_BUILD_SLEEP;
   });
-  const calls = (pattern: RegExp) => readFileSync(log, 'utf8').split('\n').filter((l) => pattern.test(l)).length;
+  const calls = (pattern: RegExp) =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => pattern.test(l)).length;
   return { root, cacheDir: path.join(root, 'cache'), log, calls };
 }
 
@@ -125,10 +128,16 @@ test('an interrupted build is reported as incomplete, then redone; the marker co
 
   const before = await llamaToolsStatus(opts(w));
   assert.ok(!before.available && /^not built/.test(before.reason));
-  await assert.rejects(ensureLlamaTools({ ...opts(w), build: 'never' }), (e: unknown) => e instanceof FailureError && /npm run build:llama/.test(e.message));
+  await assert.rejects(
+    ensureLlamaTools({ ...opts(w), build: 'never' }),
+    (e: unknown) => e instanceof FailureError && /npm run build:llama/.test(e.message),
+  );
 
   process.env.FAKE_FAIL_BUILD = '1';
-  const failed = await ensureLlamaTools(opts(w)).then(() => assert.fail('expected the build to fail'), (e: unknown) => e);
+  const failed = await ensureLlamaTools(opts(w)).then(
+    () => assert.fail('expected the build to fail'),
+    (e: unknown) => e,
+  );
   assert.ok(failed instanceof ToolError);
   assert.equal(failed.tool, 'cmake');
   assert.equal(failed.exitCode, 1);
@@ -168,7 +177,10 @@ test('an interrupted build is reported as incomplete, then redone; the marker co
   assert.deepEqual(again?.tools, tools.tools);
   await ensureLlamaTools(opts(w));
   assert.equal(w.calls(/^cmake --build/), 2);
-  assert.deepEqual(readFileSync(path.join(w.cacheDir, 'llama.cpp', `v0.4.0-${buildFlavour({ native: true, extraCmakeArgs: [] })}`, MARKER_FILE), 'utf8'), readFileSync(layout.marker, 'utf8'));
+  assert.deepEqual(
+    readFileSync(path.join(w.cacheDir, 'llama.cpp', `v0.4.0-${buildFlavour({ native: true, extraCmakeArgs: [] })}`, MARKER_FILE), 'utf8'),
+    readFileSync(layout.marker, 'utf8'),
+  );
 });
 
 test('force rebuilds; make is used without ninja; two concurrent callers build once', async (t) => {
@@ -188,7 +200,10 @@ test('a build from other source or flags is not mistaken for this one', async (t
   await ensureLlamaTools(opts(w));
   const portable = await llamaToolsStatus({ ...opts(w), native: false });
   assert.ok(!portable.available && portable.dir.endsWith(`v0.4.0-${buildFlavour({ native: false, extraCmakeArgs: [] })}`));
-  writeFileSync(path.join(w.root, 'pkg', 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle'), `# v2 git bundle\n${'c'.repeat(40)} HEAD\n\n`);
+  writeFileSync(
+    path.join(w.root, 'pkg', 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle'),
+    `# v2 git bundle\n${'c'.repeat(40)} HEAD\n\n`,
+  );
   const moved = await llamaToolsStatus(opts(w));
   assert.ok(!moved.available && /built from commit 80fb11a.*expected cccc/.test(moved.reason), moved.available ? '' : moved.reason);
 });

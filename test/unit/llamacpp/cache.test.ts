@@ -31,7 +31,10 @@ test('build settings: options win over the environment; native by default', () =
   for (const off of ['0', 'off', 'FALSE', 'no']) assert.equal(resolveBuildSettings({}, { PAJAMAS_LLAMA_NATIVE: off }).native, false, off);
   assert.equal(resolveBuildSettings({}, { PAJAMAS_LLAMA_NATIVE: '1' }).native, true);
   assert.equal(resolveBuildSettings({ native: true }, { PAJAMAS_LLAMA_NATIVE: '0' }).native, true);
-  assert.deepEqual(resolveBuildSettings({}, { PAJAMAS_LLAMA_CMAKE_ARGS: ' -DGGML_AVX512=OFF  -DX=1 ' }).extraCmakeArgs, ['-DGGML_AVX512=OFF', '-DX=1']);
+  assert.deepEqual(resolveBuildSettings({}, { PAJAMAS_LLAMA_CMAKE_ARGS: ' -DGGML_AVX512=OFF  -DX=1 ' }).extraCmakeArgs, [
+    '-DGGML_AVX512=OFF',
+    '-DX=1',
+  ]);
   assert.equal(resolveBuildSettings({ cacheDir: '/o' }, { PAJAMAS_CACHE_DIR: '/c' }).root, '/o');
 });
 
@@ -47,7 +50,16 @@ test('the flavour separates native, portable and extra-flag builds', () => {
 
 test('cmake flags: static, Release, no OpenSSL, no tests, server without its web UI download', () => {
   const flags = cmakeFlags({ native: false, extraCmakeArgs: ['-DEXTRA=ON'] });
-  for (const f of ['-DCMAKE_BUILD_TYPE=Release', '-DBUILD_SHARED_LIBS=OFF', '-DGGML_NATIVE=OFF', '-DLLAMA_OPENSSL=OFF', '-DLLAMA_BUILD_TESTS=OFF', '-DLLAMA_BUILD_SERVER=ON', '-DLLAMA_USE_PREBUILT_UI=OFF', '-DLLAMA_BUILD_UI=OFF']) {
+  for (const f of [
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DBUILD_SHARED_LIBS=OFF',
+    '-DGGML_NATIVE=OFF',
+    '-DLLAMA_OPENSSL=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    '-DLLAMA_BUILD_SERVER=ON',
+    '-DLLAMA_USE_PREBUILT_UI=OFF',
+    '-DLLAMA_BUILD_UI=OFF',
+  ]) {
     assert.ok(flags.includes(f), f);
   }
   assert.equal(flags.at(-1), '-DEXTRA=ON');
@@ -117,7 +129,12 @@ test('markers of another source, a garbled marker or a missing tool fail the che
   rmSync(path.join(layout.bin, 'llama-server'));
   await fail(EXPECT, /llama-server is missing/);
 
-  for (const garbage of ['{"markerVersion": 1', '[]', JSON.stringify({ markerVersion: 99, ...EXPECT }), JSON.stringify({ markerVersion: 1, ...EXPECT, tools: {} })]) {
+  for (const garbage of [
+    '{"markerVersion": 1',
+    '[]',
+    JSON.stringify({ markerVersion: 99, ...EXPECT }),
+    JSON.stringify({ markerVersion: 1, ...EXPECT, tools: {} }),
+  ]) {
     writeFileSync(layout.marker, garbage);
     await fail(EXPECT, /unreadable build marker/);
   }

@@ -30,7 +30,10 @@ test('a second taker that will not wait is told who holds the lock', async (t) =
   const release = await acquireLock(lock);
   await assert.rejects(
     acquireLock(lock, { wait: false }),
-    (e: unknown) => e instanceof FailureError && e.message.includes(`held by process ${process.pid} on ${os.hostname()}`) && /a build is already running/.test(e.message),
+    (e: unknown) =>
+      e instanceof FailureError &&
+      e.message.includes(`held by process ${process.pid} on ${os.hostname()}`) &&
+      /a build is already running/.test(e.message),
   );
   await release();
 });

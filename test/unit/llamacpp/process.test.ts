@@ -25,7 +25,10 @@ test('output is streamed line by line and collected, partial last lines included
 });
 
 test('a failing tool gives a ToolError with its exit code and the last stderr lines', async (t) => {
-  const script = writeScript(path.join(tempDir(t), 'llama-quantize'), 'echo "data on stdout"; for i in $(seq 1 30); do echo "log line $i" >&2; done; echo >&2; exit 3');
+  const script = writeScript(
+    path.join(tempDir(t), 'llama-quantize'),
+    'echo "data on stdout"; for i in $(seq 1 30); do echo "log line $i" >&2; done; echo >&2; exit 3',
+  );
   const error = await runProcess('llama-quantize', script, ['in.gguf', 'out file.gguf', 'Q4_K_M']).then(
     () => assert.fail('expected a ToolError'),
     (e: unknown) => e,
@@ -46,8 +49,14 @@ test('a failing tool gives a ToolError with its exit code and the last stderr li
 
 test('with nothing on stderr the tail comes from stdout; tailFrom combined interleaves both', async (t) => {
   const quiet = writeScript(path.join(tempDir(t), 'quiet'), 'echo "usage: quiet [options]"; exit 1');
-  await assert.rejects(runProcess('quiet', quiet, ['--help']), (e: unknown) => e instanceof ToolError && e.stderrTail[0] === 'usage: quiet [options]');
-  const both = writeScript(path.join(tempDir(t), 'both'), 'echo "[1/2] compiling"; sleep 0.05; echo "ninja: stopped" >&2; sleep 0.05; echo "error: x.cpp:1"; exit 1');
+  await assert.rejects(
+    runProcess('quiet', quiet, ['--help']),
+    (e: unknown) => e instanceof ToolError && e.stderrTail[0] === 'usage: quiet [options]',
+  );
+  const both = writeScript(
+    path.join(tempDir(t), 'both'),
+    'echo "[1/2] compiling"; sleep 0.05; echo "ninja: stopped" >&2; sleep 0.05; echo "error: x.cpp:1"; exit 1',
+  );
   const outcome = await spawnCollect(both, [], { tailFrom: 'combined' });
   assert.deepEqual(outcome.outputTail, ['[1/2] compiling', 'ninja: stopped', 'error: x.cpp:1']);
 });
@@ -56,7 +65,8 @@ test('a program that cannot start is a ToolError without exit code', async (t) =
   const missing = path.join(tempDir(t), 'no-such-tool');
   await assert.rejects(
     runProcess('llama-imatrix', missing, []),
-    (e: unknown) => e instanceof ToolError && e.exitCode === null && /llama-imatrix could not be started \(spawn .*ENOENT\)/.test(e.message),
+    (e: unknown) =>
+      e instanceof ToolError && e.exitCode === null && /llama-imatrix could not be started \(spawn .*ENOENT\)/.test(e.message),
   );
 });
 
@@ -110,6 +120,9 @@ test('environment overrides reach the tool; undefined removes a variable', async
 });
 
 test('commands are quoted for messages and shortened when huge', () => {
-  assert.equal(formatCommand('/bin/llama-quantize', ['--tensor-type', 'attn_v=q6_k', "it's"]), `/bin/llama-quantize --tensor-type attn_v=q6_k 'it'\\''s'`);
+  assert.equal(
+    formatCommand('/bin/llama-quantize', ['--tensor-type', 'attn_v=q6_k', "it's"]),
+    `/bin/llama-quantize --tensor-type attn_v=q6_k 'it'\\''s'`,
+  );
   assert.ok(formatCommand('x', ['a'.repeat(1000)]).endsWith('...'));
 });

@@ -40,7 +40,10 @@ test('other lines and impossible counts are not progress', () => {
 });
 
 test('step descriptions are shortened to the file being compiled or linked', () => {
-  assert.equal(shortStepDescription('Building CXX object tools/quantize/CMakeFiles/llama-quantize.dir/quantize.cpp.o'), 'compiling quantize.cpp');
+  assert.equal(
+    shortStepDescription('Building CXX object tools/quantize/CMakeFiles/llama-quantize.dir/quantize.cpp.o'),
+    'compiling quantize.cpp',
+  );
   assert.equal(shortStepDescription('Linking CXX executable bin/llama-server'), 'linking llama-server');
   assert.equal(shortStepDescription('Linking CXX static library src/libllama.a'), 'linking libllama.a');
   assert.equal(shortStepDescription('Generating build details from Git'), 'Generating build details from Git');

@@ -37,11 +37,17 @@ test('runLlamaTool finds user binaries through toolsOptions.binDir (validated fi
   const result = await runLlamaTool('llama-tokenize', ['-p', 'hi'], { toolsOptions: { binDir: dir } });
   assert.equal(result.stdout, 'args: -p hi\n');
   const broken = fakeBinDir(t, { 'llama-bench': null });
-  await assert.rejects(runLlamaTool('llama-tokenize', [], { toolsOptions: { binDir: broken } }), (e: unknown) => e instanceof UsageError && /llama-bench is missing/.test(e.message));
+  await assert.rejects(
+    runLlamaTool('llama-tokenize', [], { toolsOptions: { binDir: broken } }),
+    (e: unknown) => e instanceof UsageError && /llama-bench is missing/.test(e.message),
+  );
 });
 
 test('a failing tool is a ToolError naming the tool, its exit code and last stderr lines', async (t) => {
-  const dir = fakeBinDir(t, { 'llama-quantize': 'echo "main: build = 1 (80fb11a)" >&2; echo "llama_model_quantize: failed to quantize: unknown model architecture" >&2; exit 1' });
+  const dir = fakeBinDir(t, {
+    'llama-quantize':
+      'echo "main: build = 1 (80fb11a)" >&2; echo "llama_model_quantize: failed to quantize: unknown model architecture" >&2; exit 1',
+  });
   await assert.rejects(runLlamaTool('llama-quantize', ['in.gguf', 'out.gguf', 'Q4_K_M'], { tools: toolsIn(dir) }), (e: unknown) => {
     assert.ok(e instanceof ToolError);
     assert.equal(e.tool, 'llama-quantize');
@@ -64,7 +70,11 @@ test('stdout data and the working directory reach the caller', async (t) => {
   const cwd = path.dirname(writeScript(path.join(dir, 'sub', 'x'), 'exit 0'));
   const tool = writeScript(path.join(dir, 'llama-tokenize'), 'pwd');
   const chunks: string[] = [];
-  const result = await runLlamaTool('llama-tokenize', [], { tools: { ...toolsIn(dir), tools: { ...toolsIn(dir).tools, 'llama-tokenize': tool } }, cwd, onData: (_s, text) => chunks.push(text) });
+  const result = await runLlamaTool('llama-tokenize', [], {
+    tools: { ...toolsIn(dir), tools: { ...toolsIn(dir).tools, 'llama-tokenize': tool } },
+    cwd,
+    onData: (_s, text) => chunks.push(text),
+  });
   assert.equal(result.stdout.trim(), cwd);
   assert.equal(chunks.join(''), result.stdout);
 });

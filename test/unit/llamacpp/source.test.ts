@@ -11,7 +11,10 @@ const OTHER = 'a'.repeat(40);
 test('a v2 bundle header yields its refs and HEAD commit', () => {
   const header = parseBundleHeader(`# v2 git bundle\n${FAKE_COMMIT} HEAD\n${OTHER} refs/tags/v0.4.0\n\nPACK\x00\x01binary`);
   assert.equal(header.version, 2);
-  assert.deepEqual(header.refs.map((r) => r.name), ['HEAD', 'refs/tags/v0.4.0']);
+  assert.deepEqual(
+    header.refs.map((r) => r.name),
+    ['HEAD', 'refs/tags/v0.4.0'],
+  );
   assert.equal(bundleHeadCommit(header), FAKE_COMMIT);
 });
 
@@ -22,7 +25,10 @@ test('a v3 bundle header skips capabilities and prerequisites', () => {
 });
 
 test('malformed bundle headers are FormatErrors', () => {
-  assert.throws(() => parseBundleHeader('PK\x03\x04 a zip file', 'x.bundle'), (e: unknown) => e instanceof FormatError && /x\.bundle.*not a git bundle/.test(e.message));
+  assert.throws(
+    () => parseBundleHeader('PK\x03\x04 a zip file', 'x.bundle'),
+    (e: unknown) => e instanceof FormatError && /x\.bundle.*not a git bundle/.test(e.message),
+  );
   assert.throws(() => parseBundleHeader(`# v2 git bundle\nnot a ref line\n\n`), /unexpected line/);
   assert.throws(() => parseBundleHeader(`# v2 git bundle\n${FAKE_COMMIT} HEAD\n`), /does not end/);
   assert.throws(() => bundleHeadCommit(parseBundleHeader(`# v2 git bundle\n${FAKE_COMMIT} refs/a\n${OTHER} refs/b\n\n`)), /no HEAD/);

@@ -10,7 +10,12 @@ function captureIo(): { io: CliIo; out: string[]; json: unknown[]; log: string[]
   const out: string[] = [];
   const json: unknown[] = [];
   const log: string[] = [];
-  const io: CliIo = { out: (t) => out.push(t), json: (v) => json.push(v), log: (l) => log.push(l), job: () => ({ log: (l) => log.push(l) }) };
+  const io: CliIo = {
+    out: (t) => out.push(t),
+    json: (v) => json.push(v),
+    log: (l) => log.push(l),
+    job: () => ({ log: (l) => log.push(l) }),
+  };
   return { io, out, json, log };
 }
 
@@ -37,12 +42,22 @@ test('text output lists release and the path of every tool; --build with a user 
 });
 
 test('not built: the text says how to build', () => {
-  const text = formatStatus({ available: false, release: 'v0.4.0', commit: 'a'.repeat(40), flavour: 'native', dir: '/c/llama.cpp/v0.4.0-native', reason: 'not built (/c/llama.cpp/v0.4.0-native)' });
+  const text = formatStatus({
+    available: false,
+    release: 'v0.4.0',
+    commit: 'a'.repeat(40),
+    flavour: 'native',
+    dir: '/c/llama.cpp/v0.4.0-native',
+    reason: 'not built (/c/llama.cpp/v0.4.0-native)',
+  });
   assert.match(text, /^llama\.cpp v0\.4\.0 \(commit aaaaaaa\): not built; run pajamas tools --build\n/);
   assert.equal(text.split('\n').filter((l) => l.endsWith('not built')).length, LLAMA_TOOLS.length);
 });
 
 test('a bad --llama-bin-dir is a usage error', async (t) => {
   const { io } = captureIo();
-  await assert.rejects(toolsCommand.run(['--llama-bin-dir', tempDir(t)], io), (e: unknown) => e instanceof UsageError && /llama-quantize is missing/.test(e.message));
+  await assert.rejects(
+    toolsCommand.run(['--llama-bin-dir', tempDir(t)], io),
+    (e: unknown) => e instanceof UsageError && /llama-quantize is missing/.test(e.message),
+  );
 });

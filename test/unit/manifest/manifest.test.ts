@@ -26,12 +26,30 @@ test('schema errors name the field', () => {
     mutate(m);
     return () => validateManifest(m, '/tmp/m.json');
   };
-  assert.throws(bad((m) => delete m.artifacts[0].sha256), (e: unknown) => e instanceof FormatError && /\/artifacts\/0/.test(e.message) && /m\.json/.test(e.message));
-  assert.throws(bad((m) => (m.artifacts[0].target = 'Q9_Z')), FormatError);
-  assert.throws(bad((m) => (m.manifestVersion = 2)), /manifestVersion/);
-  assert.throws(bad((m) => (m.extra = 1)), /"extra"/);
-  assert.throws(bad((m) => (m.artifacts[0].createdAt = 'yesterday')), /createdAt/);
-  assert.throws(bad((m) => (m.architecture.family = 'giant')), /architecture\/family/);
+  assert.throws(
+    bad((m) => delete m.artifacts[0].sha256),
+    (e: unknown) => e instanceof FormatError && /\/artifacts\/0/.test(e.message) && /m\.json/.test(e.message),
+  );
+  assert.throws(
+    bad((m) => (m.artifacts[0].target = 'Q9_Z')),
+    FormatError,
+  );
+  assert.throws(
+    bad((m) => (m.manifestVersion = 2)),
+    /manifestVersion/,
+  );
+  assert.throws(
+    bad((m) => (m.extra = 1)),
+    /"extra"/,
+  );
+  assert.throws(
+    bad((m) => (m.artifacts[0].createdAt = 'yesterday')),
+    /createdAt/,
+  );
+  assert.throws(
+    bad((m) => (m.architecture.family = 'giant')),
+    /architecture\/family/,
+  );
 });
 
 test('writeManifest refuses an invalid manifest and leaves nothing behind', async (t) => {

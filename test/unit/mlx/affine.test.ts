@@ -32,16 +32,53 @@ const range = <T = number>(n: number, f: (i: number) => T): T[] => Array.from({ 
 
 // The note's table, verbatim.
 const NOTE_VECTORS: Vector[] = [
-  { id: 'T1', bits: 4, groupSize: 32, input: range(32, (i) => i % 16), words: ['89abcdef', '01234567', '89abcdef', '01234567'], scale: -1, bias: 15 },
-  { id: 'T2', bits: 4, groupSize: 32, input: range(32, (i) => -(i % 16)), words: ['89abcdef', '01234567', '89abcdef', '01234567'], scale: 1, bias: -15 },
+  {
+    id: 'T1',
+    bits: 4,
+    groupSize: 32,
+    input: range(32, (i) => i % 16),
+    words: ['89abcdef', '01234567', '89abcdef', '01234567'],
+    scale: -1,
+    bias: 15,
+  },
+  {
+    id: 'T2',
+    bits: 4,
+    groupSize: 32,
+    input: range(32, (i) => -(i % 16)),
+    words: ['89abcdef', '01234567', '89abcdef', '01234567'],
+    scale: 1,
+    bias: -15,
+  },
   { id: 'T3', bits: 3, groupSize: 32, input: range(32, (i) => i % 8), words: ['77053977', '39770539', '05397705'], scale: -1, bias: 7 },
-  { id: 'T4', bits: 5, groupSize: 32, input: range(32, (i) => i), words: ['75be77df', '3a56d7c6', '35cf8465', 'c74254b6', '00443214'], scale: -1, bias: 31 },
+  {
+    id: 'T4',
+    bits: 5,
+    groupSize: 32,
+    input: range(32, (i) => i),
+    words: ['75be77df', '3a56d7c6', '35cf8465', 'c74254b6', '00443214'],
+    scale: -1,
+    bias: 31,
+  },
   {
     id: 'T5',
     bits: 6,
     groupSize: 64,
     input: range(64, (i) => i),
-    words: ['bbf3dfbf', '5db7e39e', 'c31cb3d3', 'abb2dbaf', '59a7a29a', '8218a392', '9b71d79f', '55976196', '41149351', '8b30d38f', '51872092', '00108310'],
+    words: [
+      'bbf3dfbf',
+      '5db7e39e',
+      'c31cb3d3',
+      'abb2dbaf',
+      '59a7a29a',
+      '8218a392',
+      '9b71d79f',
+      '55976196',
+      '41149351',
+      '8b30d38f',
+      '51872092',
+      '00108310',
+    ],
     scale: -1,
     bias: 63,
   },
@@ -55,7 +92,15 @@ const NOTE_VECTORS: Vector[] = [
     scale: -1,
     bias: 255,
   },
-  { id: 'T8', bits: 4, groupSize: 32, input: range(32, () => 0), words: ['00000000', '00000000', '00000000', '00000000'], scale: NaN, bias: 0 },
+  {
+    id: 'T8',
+    bits: 4,
+    groupSize: 32,
+    input: range(32, () => 0),
+    words: ['00000000', '00000000', '00000000', '00000000'],
+    scale: NaN,
+    bias: 0,
+  },
 ];
 
 /** The same values as bf16 / f16 bit patterns / float32, for the three source encodings. */
@@ -72,7 +117,7 @@ function quantizeAll(values: number[], bits: number, groupSize: number) {
   return encodings(values).map(({ dtype, src }) => ({ dtype, q: quantizeAffine(src, dtype, { bits, groupSize }) }));
 }
 
-describe('MLX affine quantizer: the note\'s test vectors', () => {
+describe("MLX affine quantizer: the note's test vectors", () => {
   for (const v of NOTE_VECTORS) {
     it(`${v.id}: ${v.bits}-bit, group ${v.groupSize}`, () => {
       for (const { dtype, q } of quantizeAll(v.input, v.bits, v.groupSize)) {
@@ -102,13 +147,22 @@ describe('MLX affine quantizer: every bits/group combination', () => {
       it(`${bits}-bit, group ${groupSize}: both signs, three source dtypes, two groups`, () => {
         const n = 2 ** bits - 1;
         const k = range(groupSize, (i) => (i === 0 ? 0 : i === 1 ? n : (i * 7 + 3) % (n + 1)));
-        const expectedWords = packStream(k.map((x) => n - x), bits);
+        const expectedWords = packStream(
+          k.map((x) => n - x),
+          bits,
+        );
         for (const sign of [1, -1]) {
           // Two groups: the second with the levels reversed, to catch group-offset mistakes.
           const levels = [...k, ...[...k].reverse()];
           const values = levels.map((x) => sign * s * x);
           for (const { dtype, q } of quantizeAll(values, bits, groupSize)) {
-            const words = [...expectedWords, ...packStream([...k].reverse().map((x) => n - x), bits)];
+            const words = [
+              ...expectedWords,
+              ...packStream(
+                [...k].reverse().map((x) => n - x),
+                bits,
+              ),
+            ];
             assert.deepEqual(hex(q.words), hex(words), `${dtype}, sign ${sign}`);
             assert.deepEqual([...q.scales], [-sign * s, -sign * s]);
             assert.deepEqual([...q.biases], [sign * n * s, sign * n * s]);
@@ -124,7 +178,11 @@ describe('MLX affine quantizer: edge groups', () => {
   it('all zero: words 0, scale -1e-7 (bf16 b3d7, f16 8002), bias 0, for every width and group', () => {
     for (const bits of MLX_AFFINE_BITS) {
       for (const groupSize of MLX_AFFINE_GROUP_SIZES) {
-        for (const { q } of quantizeAll(range(groupSize, () => 0), bits, groupSize)) {
+        for (const { q } of quantizeAll(
+          range(groupSize, () => 0),
+          bits,
+          groupSize,
+        )) {
           assert.ok(q.words.every((w) => w === 0));
           assert.equal(f32Bits(q.scales[0]!), 0xb3d6bf95);
           assert.equal(q.biases[0], 0);
@@ -137,7 +195,11 @@ describe('MLX affine quantizer: edge groups', () => {
 
   it('all negative, exact: -(16 + i%16) -> scale +1, bias -31, levels 15 - i%16', () => {
     // min -31, max -16: |min| > |max| -> scale = 15/15 = 1; edge -31, q0 = -31, scale = 1, bias = -31.
-    for (const { q } of quantizeAll(range(32, (i) => -(16 + (i % 16))), 4, 32)) {
+    for (const { q } of quantizeAll(
+      range(32, (i) => -(16 + (i % 16))),
+      4,
+      32,
+    )) {
       assert.deepEqual(hex(q.words), ['89abcdef', '01234567', '89abcdef', '01234567']);
       assert.deepEqual([q.scales[0], q.biases[0]], [1, -31]);
     }
@@ -222,11 +284,15 @@ describe('MLX affine quantizer: dequantization and error bound', () => {
   it('dequantizes scale*q + bias exactly for the note vectors', () => {
     for (const v of NOTE_VECTORS.slice(0, 7)) {
       const q = quantizeAffine(Float32Array.from(v.input), 'F32', v);
-      assert.deepEqual([...dequantizeAffine(q, v)], v.input.map((x) => x + 0), v.id); // + 0: -0 -> 0
+      assert.deepEqual(
+        [...dequantizeAffine(q, v)],
+        v.input.map((x) => x + 0),
+        v.id,
+      ); // + 0: -0 -> 0
     }
   });
 
-  it('bounds |w - w\'| per element on random bf16 weights after rounding scales/biases to bf16 and f16', () => {
+  it("bounds |w - w'| per element on random bf16 weights after rounding scales/biases to bf16 and f16", () => {
     const src = randomBf16(128 * 64, 11);
     for (const bits of MLX_AFFINE_BITS) {
       for (const groupSize of MLX_AFFINE_GROUP_SIZES) {
@@ -241,7 +307,10 @@ describe('MLX affine quantizer: dequantization and error bound', () => {
             const g = Math.floor(i / groupSize);
             const w = bf16ToNumber(src[i]!);
             const err = Math.abs(w - d[i]!);
-            assert.ok(err <= errorBound(levels[i]!, n, q.scales[g]!, q.biases[g]!, w, dtype), `${bits}/${groupSize}/${dtype} element ${i}: |w - w'| = ${err}`);
+            assert.ok(
+              err <= errorBound(levels[i]!, n, q.scales[g]!, q.biases[g]!, w, dtype),
+              `${bits}/${groupSize}/${dtype} element ${i}: |w - w'| = ${err}`,
+            );
             if (err > errorBound(levels[i]!, n, q.scales[g]!, q.biases[g]!, w, dtype, false)) {
               beyondHalf++;
               assert.equal(levels[i], n, 'only the clipped top level may exceed |scale|/2');
@@ -266,12 +335,22 @@ describe('MLX affine quantizer: argument checks and worker pool', () => {
     const src = randomBf16(64 * 1024, 5);
     const pool = new AffinePool(2);
     try {
-      for (const p of [{ bits: 4, groupSize: 64 }, { bits: 3, groupSize: 32 }, { bits: 6, groupSize: 128 }]) {
+      for (const p of [
+        { bits: 4, groupSize: 64 },
+        { bits: 3, groupSize: 32 },
+        { bits: 6, groupSize: 128 },
+      ]) {
         const main = quantizeAffine(src, 'BF16', p);
         const parts = await Promise.all([0, 1, 2, 3].map((k) => pool.quantize(src.subarray(k * 16384, (k + 1) * 16384), 'BF16', p)));
         assert.deepEqual(Buffer.concat(parts.map((r) => Buffer.from(r.words.buffer))), Buffer.from(main.words.buffer));
-        assert.deepEqual(parts.flatMap((r) => [...r.scales]), [...main.scales]);
-        assert.deepEqual(parts.flatMap((r) => [...r.biases]), [...main.biases]);
+        assert.deepEqual(
+          parts.flatMap((r) => [...r.scales]),
+          [...main.scales],
+        );
+        assert.deepEqual(
+          parts.flatMap((r) => [...r.biases]),
+          [...main.biases],
+        );
       }
       assert.equal(src.length, 64 * 1024, 'a copied (not transferred) source stays usable');
     } finally {

@@ -18,7 +18,10 @@ export interface SourceModel {
 }
 
 /** Raw header of a safetensors file, parsed by the test itself. */
-export function rawHeader(file: string): { text: string; json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>> } {
+export function rawHeader(file: string): {
+  text: string;
+  json: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+} {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
   const text = buf.subarray(8, 8 + n).toString('utf8');
@@ -49,9 +52,16 @@ export function sourceValues(model: SourceModel, sources: string[]): number[] {
   return out;
 }
 
-export async function checkWritten(model: SourceModel, outDir: string, width: (m: string) => { bits: number; groupSize: number } | null, dtype = 'BF16'): Promise<void> {
+export async function checkWritten(
+  model: SourceModel,
+  outDir: string,
+  width: (m: string) => { bits: number; groupSize: number } | null,
+  dtype = 'BF16',
+): Promise<void> {
   const expected = expectedMlx(model.tensors, dtype, width);
-  const files = readdirSync(outDir).filter((f) => f.endsWith('.safetensors')).sort();
+  const files = readdirSync(outDir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
   const seen: { name: string; shape: number[]; dtype: string }[] = [];
   for (const f of files) {
     const { text, json } = rawHeader(path.join(outDir, f));
@@ -63,7 +73,11 @@ export async function checkWritten(model: SourceModel, outDir: string, width: (m
       if (name === '__metadata__') continue;
       const info = v as { dtype: string; shape: number[]; data_offsets: [number, number] };
       const item = { U32: 4, BF16: 2, F16: 2, F32: 4 }[info.dtype]!;
-      assert.equal(info.data_offsets[1] - info.data_offsets[0], info.shape.reduce((a, b) => a * b, 1) * item, `${name}: end - start = numel * itemsize`);
+      assert.equal(
+        info.data_offsets[1] - info.data_offsets[0],
+        info.shape.reduce((a, b) => a * b, 1) * item,
+        `${name}: end - start = numel * itemsize`,
+      );
       seen.push({ name, shape: info.shape, dtype: info.dtype });
     }
   }
@@ -89,8 +103,10 @@ export async function checkWritten(model: SourceModel, outDir: string, width: (m
     for (let i = 0; i < values.length; i++) {
       const g = Math.floor(i / w.groupSize);
       const err = Math.abs(values[i]! - restored[i]!);
-      assert.ok(err <= errorBound(levels[i]!, n, scales[g]!, biases[g]!, values[i]!, dtype as 'BF16'), `${w.module}[${i}]: |w - w'| = ${err}, scale ${scales[g]}`);
+      assert.ok(
+        err <= errorBound(levels[i]!, n, scales[g]!, biases[g]!, values[i]!, dtype as 'BF16'),
+        `${w.module}[${i}]: |w - w'| = ${err}, scale ${scales[g]}`,
+      );
     }
   }
 }
-

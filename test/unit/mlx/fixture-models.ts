@@ -63,7 +63,11 @@ export function fixtureTensors(s: FixtureShape): HfTensor[] {
         );
       }
     } else if (s.modelType === 'qwen3_moe') {
-      out.push(t(`${p}.mlp.gate.weight`, s.experts!, s.hidden), t(`${p}.self_attn.q_norm.weight`, 32), t(`${p}.self_attn.k_norm.weight`, 32));
+      out.push(
+        t(`${p}.mlp.gate.weight`, s.experts!, s.hidden),
+        t(`${p}.self_attn.q_norm.weight`, 32),
+        t(`${p}.self_attn.k_norm.weight`, 32),
+      );
       for (let e = 0; e < s.experts!; e++) {
         out.push(
           t(`${p}.mlp.experts.${e}.gate_proj.weight`, s.ffn, s.hidden),
@@ -72,7 +76,11 @@ export function fixtureTensors(s: FixtureShape): HfTensor[] {
         );
       }
     } else {
-      out.push(t(`${p}.mlp.gate_proj.weight`, s.ffn, s.hidden), t(`${p}.mlp.up_proj.weight`, s.ffn, s.hidden), t(`${p}.mlp.down_proj.weight`, s.hidden, s.ffn));
+      out.push(
+        t(`${p}.mlp.gate_proj.weight`, s.ffn, s.hidden),
+        t(`${p}.mlp.up_proj.weight`, s.ffn, s.hidden),
+        t(`${p}.mlp.down_proj.weight`, s.hidden, s.ffn),
+      );
     }
   }
   return out;
@@ -100,7 +108,9 @@ export function writeFixtureModel(dir: string, s: FixtureShape, seed = 1): Fixtu
   });
   writeFileSync(path.join(dir, 'model.safetensors'), buildSafetensors(fixture, { format: 'pt' }));
   const config: Record<string, unknown> = {
-    architectures: [s.modelType === 'mixtral' ? 'MixtralForCausalLM' : s.modelType === 'qwen3_moe' ? 'Qwen3MoeForCausalLM' : 'LlamaForCausalLM'],
+    architectures: [
+      s.modelType === 'mixtral' ? 'MixtralForCausalLM' : s.modelType === 'qwen3_moe' ? 'Qwen3MoeForCausalLM' : 'LlamaForCausalLM',
+    ],
     model_type: s.modelType,
     hidden_size: s.hidden,
     intermediate_size: s.ffn,
@@ -114,7 +124,8 @@ export function writeFixtureModel(dir: string, s: FixtureShape, seed = 1): Fixtu
     torch_dtype: s.torchDtype ?? 'bfloat16',
     _name_or_path: '/somewhere/else',
   };
-  if (s.experts) Object.assign(config, { num_local_experts: s.experts, num_experts: s.experts, num_experts_per_tok: 2, moe_intermediate_size: s.ffn });
+  if (s.experts)
+    Object.assign(config, { num_local_experts: s.experts, num_experts: s.experts, num_experts_per_tok: 2, moe_intermediate_size: s.ffn });
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
   writeFileSync(path.join(dir, 'tokenizer_config.json'), '{"chat_template": "{{ messages }}"}');
@@ -188,7 +199,8 @@ export function expectedMlx(
       weights.push({ module, sources: t.sources, shape: t.shape, bits: w.bits, groupSize: w.groupSize });
     } else {
       out.push({ name: t.name, shape: t.shape, dtype });
-      if (t.name.endsWith('.weight') && t.shape.length >= 2) weights.push({ module, sources: t.sources, shape: t.shape, bits: null, groupSize: 0 });
+      if (t.name.endsWith('.weight') && t.shape.length >= 2)
+        weights.push({ module, sources: t.sources, shape: t.shape, bits: null, groupSize: 0 });
     }
   }
   out.sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -27,7 +27,11 @@ describe('writeMlxModel: Mixtral', () => {
   let model: FixtureModel;
   let outDir: string;
   before(async () => {
-    model = writeFixtureModel(path.join(root, 'mixtral'), { modelType: 'mixtral', hidden: 64, ffn: 128, layers: 2, vocab: 128, experts: 4 }, 2);
+    model = writeFixtureModel(
+      path.join(root, 'mixtral'),
+      { modelType: 'mixtral', hidden: 64, ffn: 128, layers: 2, vocab: 128, experts: 4 },
+      2,
+    );
     outDir = path.join(root, 'mixtral-mlx');
     await writeMlxModel(model.dir, outDir, pajamasMlxPolicy({ bits: 4, groupSize: 64 }), { chunkBytes: 4096, threads: 2 });
   });
@@ -61,7 +65,11 @@ describe('writeMlxModel: Mixtral', () => {
 
 describe('writeMlxModel: Qwen3-MoE, naive 3-bit group 32', () => {
   it('stacks mlp.experts into mlp.switch_mlp and quantizes every weight, routers included', async () => {
-    const model = writeFixtureModel(path.join(root, 'qwen3moe'), { modelType: 'qwen3_moe', hidden: 64, ffn: 32, layers: 1, vocab: 96, experts: 3 }, 3);
+    const model = writeFixtureModel(
+      path.join(root, 'qwen3moe'),
+      { modelType: 'qwen3_moe', hidden: 64, ffn: 32, layers: 1, vocab: 96, experts: 3 },
+      3,
+    );
     const outDir = path.join(root, 'qwen3moe-mlx');
     const result = await writeMlxModel(model.dir, outDir, naiveMlxPolicy({ bits: 3, groupSize: 32 }), { threads: 1 });
     await checkWritten(model, outDir, () => ({ bits: 3, groupSize: 32 }));

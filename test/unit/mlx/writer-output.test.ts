@@ -32,15 +32,22 @@ describe('writeMlxModel: shards', () => {
     const outDir = path.join(root, 'shards-mlx');
     const limit = 20_000;
     await writeMlxModel(model.dir, outDir, pajamasMlxPolicy({ bits: 4, groupSize: 64 }), { maxShardBytes: limit });
-    const files = readdirSync(outDir).filter((f) => f.endsWith('.safetensors')).sort();
+    const files = readdirSync(outDir)
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort();
     assert.ok(files.length > 2, `${files.length} shards`);
-    files.forEach((f, i) => assert.equal(f, `model-${String(i + 1).padStart(5, '0')}-of-${String(files.length).padStart(5, '0')}.safetensors`));
+    files.forEach((f, i) =>
+      assert.equal(f, `model-${String(i + 1).padStart(5, '0')}-of-${String(files.length).padStart(5, '0')}.safetensors`),
+    );
     // Re-split the sorted tensor list by the rule and compare with what was written.
     const perFile = files.map((f) => {
       const { json } = rawHeader(path.join(outDir, f));
       return Object.entries(json)
         .filter(([k]) => k !== '__metadata__')
-        .map(([k, v]) => ({ name: k, bytes: (v as { data_offsets: number[] }).data_offsets[1]! - (v as { data_offsets: number[] }).data_offsets[0]! }));
+        .map(([k, v]) => ({
+          name: k,
+          bytes: (v as { data_offsets: number[] }).data_offsets[1]! - (v as { data_offsets: number[] }).data_offsets[0]!,
+        }));
     });
     const all = perFile.flat().sort((a, b) => (a.name < b.name ? -1 : 1));
     const expected: string[][] = [[]];
@@ -53,7 +60,10 @@ describe('writeMlxModel: shards', () => {
       expected[expected.length - 1]!.push(t.name);
       size += t.bytes;
     }
-    assert.deepEqual(perFile.map((ts) => ts.map((t) => t.name)), expected);
+    assert.deepEqual(
+      perFile.map((ts) => ts.map((t) => t.name)),
+      expected,
+    );
     const index = JSON.parse(readFileSync(path.join(outDir, 'model.safetensors.index.json'), 'utf8'));
     perFile.forEach((ts, i) => ts.forEach((t) => assert.equal(index.weight_map[t.name], files[i])));
     assert.equal(Object.keys(index.weight_map).length, all.length);
@@ -119,7 +129,11 @@ describe('writeMlxModel: dtypes, tied embeddings, policies', () => {
       .filter((t) => t.shape.length === 2 && !t.name.endsWith('layers.1.mlp.up_proj.weight'))
       .map((t) => ({
         hfName: t.name,
-        mlx: t.name.includes('embed') ? { bits: 8, groupSize: 64 } : t.name.includes('layers.0.self_attn.q_proj') ? null : { bits: 4, groupSize: 32 },
+        mlx: t.name.includes('embed')
+          ? { bits: 8, groupSize: 64 }
+          : t.name.includes('layers.0.self_attn.q_proj')
+            ? null
+            : { bits: 4, groupSize: 32 },
       }));
     const plan = { strategy: 'pajamas', mlxDefault: { bits: 4, groupSize: 32 }, tensors } as unknown as QuantPlan;
     const unplanned: string[] = [];
@@ -142,16 +156,25 @@ describe('writeMlxModel: refusals', () => {
     const model = writeFixtureModel(path.join(root, 'refuse'), dense, 9);
     const config = JSON.parse(readFileSync(path.join(model.dir, 'config.json'), 'utf8'));
     writeFileSync(path.join(model.dir, 'config.json'), JSON.stringify({ ...config, model_type: 'gemma3_text' }));
-    await assert.rejects(writeMlxModel(model.dir, path.join(root, 'refuse-mlx'), naiveMlxPolicy({ bits: 4, groupSize: 64 })), (e: Error & { code?: string }) => {
-      return e.code === 'unsupported' && /gemma3_text/.test(e.message) && /llama, mistral/.test(e.message) && /GGUF/.test(e.message);
-    });
+    await assert.rejects(
+      writeMlxModel(model.dir, path.join(root, 'refuse-mlx'), naiveMlxPolicy({ bits: 4, groupSize: 64 })),
+      (e: Error & { code?: string }) => {
+        return e.code === 'unsupported' && /gemma3_text/.test(e.message) && /llama, mistral/.test(e.message) && /GGUF/.test(e.message);
+      },
+    );
     writeFileSync(path.join(model.dir, 'config.json'), JSON.stringify({ ...config, quantization_config: { quant_method: 'fp8' } }));
-    await assert.rejects(writeMlxModel(model.dir, path.join(root, 'refuse-mlx'), naiveMlxPolicy({ bits: 4, groupSize: 64 })), /already quantized/);
+    await assert.rejects(
+      writeMlxModel(model.dir, path.join(root, 'refuse-mlx'), naiveMlxPolicy({ bits: 4, groupSize: 64 })),
+      /already quantized/,
+    );
     assert.ok(!existsSync(path.join(root, 'refuse-mlx')));
   });
 
   it('rejects widths MLX does not have', () => {
-    assert.throws(() => naiveMlxPolicy({ bits: 7, groupSize: 64 }), (e: Error & { code?: string }) => e.code === 'usage' && /bits 2, 3, 4, 5, 6, 8/.test(e.message));
+    assert.throws(
+      () => naiveMlxPolicy({ bits: 7, groupSize: 64 }),
+      (e: Error & { code?: string }) => e.code === 'usage' && /bits 2, 3, 4, 5, 6, 8/.test(e.message),
+    );
     assert.throws(() => pajamasMlxPolicy({ bits: 4, groupSize: 48 }), /group sizes 32, 64, 128/);
   });
 });

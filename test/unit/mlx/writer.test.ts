@@ -35,7 +35,7 @@ describe('writeMlxModel: dense Llama', () => {
     await writeMlxModel(model.dir, outDir, pajamasMlxPolicy({ bits: 4, groupSize: 64 }), { chunkBytes: 1000, threads: 2 });
   });
 
-  it('writes the tensors the note\'s rules give, each within the error bound', async () => {
+  it("writes the tensors the note's rules give, each within the error bound", async () => {
     await checkWritten(model, outDir, pajamasWidth(4, 64));
   });
 
@@ -71,8 +71,17 @@ describe('writeMlxModel: dense Llama', () => {
     assert.deepEqual(names, [...names].sort());
     assert.ok(Object.values(index.weight_map).every((f) => f === 'model.safetensors'));
     const { json } = rawHeader(path.join(outDir, 'model.safetensors'));
-    assert.deepEqual(names, Object.keys(json).filter((k) => k !== '__metadata__'));
-    const size = Object.entries(json).reduce((n, [k, v]) => (k === '__metadata__' ? n : n + (v as { data_offsets: number[] }).data_offsets[1]! - (v as { data_offsets: number[] }).data_offsets[0]!), 0);
+    assert.deepEqual(
+      names,
+      Object.keys(json).filter((k) => k !== '__metadata__'),
+    );
+    const size = Object.entries(json).reduce(
+      (n, [k, v]) =>
+        k === '__metadata__'
+          ? n
+          : n + (v as { data_offsets: number[] }).data_offsets[1]! - (v as { data_offsets: number[] }).data_offsets[0]!,
+      0,
+    );
     assert.equal(index.metadata.total_size, size);
     const params = model.tensors.filter((t) => !t.name.includes('inv_freq')).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     assert.equal(index.metadata.total_parameters, params);
@@ -80,14 +89,25 @@ describe('writeMlxModel: dense Llama', () => {
 
   it('copies tokenizer, chat template and generation config, nothing else', () => {
     const files = readdirSync(outDir).sort();
-    assert.deepEqual(files, ['chat_template.jinja', 'config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json']);
+    assert.deepEqual(files, [
+      'chat_template.jinja',
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'model.safetensors.index.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
   });
 
   it('dequantizes back to the HF names and shapes in F16', async () => {
     const hfDir = path.join(root, 'llama-deq');
     const result = await dequantizeMlxModel(outDir, hfDir);
     const back = await openSafetensorsModel(hfDir);
-    const expectedNames = model.tensors.filter((t) => !t.name.includes('inv_freq')).map((t) => t.name).sort();
+    const expectedNames = model.tensors
+      .filter((t) => !t.name.includes('inv_freq'))
+      .map((t) => t.name)
+      .sort();
     assert.deepEqual([...back.tensors.keys()].sort(), expectedNames);
     for (const t of model.tensors.filter((x) => !x.name.includes('inv_freq'))) {
       assert.deepEqual(back.tensors.get(t.name)!.shape, t.shape, t.name);

@@ -28,7 +28,10 @@ test('the source is the files that make the model, hashed; unchanged files keep 
   const model = await resolveModelSource(dir);
   assert.equal(model.kind, 'hf-folder');
   const first = await describeSource(model, null);
-  assert.deepEqual(first.files.map((f) => f.path), ['config.json', 'model.safetensors', 'tokenizer.json']);
+  assert.deepEqual(
+    first.files.map((f) => f.path),
+    ['config.json', 'model.safetensors', 'tokenizer.json'],
+  );
   assert.equal(first.files[1]!.sha256, sha('weights'));
 
   // Same size and mtime: the recorded hash is kept (here a deliberately wrong one proves it).
@@ -41,7 +44,10 @@ test('the source is the files that make the model, hashed; unchanged files keep 
 
 test('inputs that cannot be quantized are refused before any work', async (t) => {
   await assert.rejects(resolveModelSource(path.join(os.tmpdir(), 'no-such-model-here')), UsageError);
-  await assert.rejects(resolveModelSource('Qwen/Qwen3-0.6B'), (e: unknown) => e instanceof UnsupportedError && /download the model/.test(e.message));
+  await assert.rejects(
+    resolveModelSource('Qwen/Qwen3-0.6B'),
+    (e: unknown) => e instanceof UnsupportedError && /download the model/.test(e.message),
+  );
   const noConfig = await folder(t, { 'model.safetensors': 'w' });
   await assert.rejects(resolveModelSource(noConfig), /has no config\.json/);
   const noWeights = await folder(t, { 'config.json': '{}' });

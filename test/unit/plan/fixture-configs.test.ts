@@ -21,7 +21,10 @@ test('every fixture config plans within the stock budget at every target', async
       const { plan, origin } = await planModel(path.join(dir, file), { target, strategy: 'pajamas' });
       assert.equal(origin, 'config');
       assert.ok(plan.tensors.length > 0, `${file}: tensors listed`);
-      assert.ok(plan.totals.sizeBytes <= plan.totals.stockSizeBytes, `${file} ${target}: ${plan.totals.sizeBytes} <= ${plan.totals.stockSizeBytes}`);
+      assert.ok(
+        plan.totals.sizeBytes <= plan.totals.stockSizeBytes,
+        `${file} ${target}: ${plan.totals.sizeBytes} <= ${plan.totals.stockSizeBytes}`,
+      );
       for (const x of plan.tensors) assert.ok(x.reason.length > 0, `${file}: ${x.name} has a reason`);
     }
   }

@@ -33,7 +33,10 @@ test('every plan has a type and a reason for every tensor, and pajamas stays wit
     for (const { target, naive, pajamas } of plans(arch, tensors)) {
       assert.equal(pajamas.tensors.length, tensors.length);
       for (const t of [...naive.tensors, ...pajamas.tensors]) assert.ok(t.reason.length > 5, `${t.name} has a reason`);
-      assert.ok(pajamas.totals.sizeBytes <= pajamas.totals.stockSizeBytes, `${arch.modelType} ${target}: ${pajamas.totals.sizeBytes} <= ${pajamas.totals.stockSizeBytes}`);
+      assert.ok(
+        pajamas.totals.sizeBytes <= pajamas.totals.stockSizeBytes,
+        `${arch.modelType} ${target}: ${pajamas.totals.sizeBytes} <= ${pajamas.totals.stockSizeBytes}`,
+      );
       assert.equal(naive.totals.sizeBytes, naive.totals.stockSizeBytes);
       for (const t of naive.tensors) assert.equal(t.ggufType, t.stockType, `naive ${t.name}`);
     }
@@ -124,9 +127,20 @@ test('alternating attention: global layers get at least the bits of sliding-wind
 
 test('MLX options: widths and group sizes are checked; rows that do not split into groups stay unquantized', () => {
   const shape: LlamaShape = { layers: 2, hidden: 96, ffn: 256, heads: 4, kvHeads: 4, vocab: 64 };
-  assert.throws(() => planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'naive', mlxBits: 7 }), UsageError);
-  assert.throws(() => planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'naive', mlxGroupSize: 48 }), UsageError);
-  const plan = planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'naive', mlxBits: 3, mlxGroupSize: 64 });
+  assert.throws(
+    () => planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'naive', mlxBits: 7 }),
+    UsageError,
+  );
+  assert.throws(
+    () => planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'naive', mlxGroupSize: 48 }),
+    UsageError,
+  );
+  const plan = planQuantization(llamaArch(shape), llamaTensors(shape), {
+    target: 'Q4_K_M',
+    strategy: 'naive',
+    mlxBits: 3,
+    mlxGroupSize: 64,
+  });
   const t = byName(plan);
   assert.equal(t.get('blk.0.attn_q.weight')!.mlx, null, 'rows of 96 do not split into groups of 64');
   assert.deepEqual(t.get('blk.0.ffn_down.weight')!.mlx, { bits: 3, groupSize: 64 });
@@ -160,10 +174,20 @@ test('measured gains replace the priors for their kinds, and the reasons say so'
   const arch = llamaArch(DENSE_GQA);
   const tensors = llamaTensors(DENSE_GQA);
   const prior = byName(planQuantization(arch, tensors, { target: 'Q4_K_M', strategy: 'pajamas' }));
-  const measured = planQuantization(arch, tensors, { target: 'Q4_K_M', strategy: 'pajamas', gains: { ffn_up: 1000, token_embd: 0.001, output: 0.001 } });
+  const measured = planQuantization(arch, tensors, {
+    target: 'Q4_K_M',
+    strategy: 'pajamas',
+    gains: { ffn_up: 1000, token_embd: 0.001, output: 0.001 },
+  });
   const t = byName(measured);
-  assert.ok(bits(t.get('blk.8.ffn_up.weight')!.ggufType) > bits(prior.get('blk.8.ffn_up.weight')!.ggufType), 'a high measured gain raises ffn_up');
-  assert.ok(bits(t.get('token_embd.weight')!.ggufType) < bits(prior.get('token_embd.weight')!.ggufType), 'a low measured gain lowers the embedding');
+  assert.ok(
+    bits(t.get('blk.8.ffn_up.weight')!.ggufType) > bits(prior.get('blk.8.ffn_up.weight')!.ggufType),
+    'a high measured gain raises ffn_up',
+  );
+  assert.ok(
+    bits(t.get('token_embd.weight')!.ggufType) < bits(prior.get('token_embd.weight')!.ggufType),
+    'a low measured gain lowers the embedding',
+  );
   assert.match(t.get('blk.8.ffn_up.weight')!.reason, /measured gain 1000 on calibration text/);
   assert.ok(measured.totals.sizeBytes <= measured.totals.stockSizeBytes);
 });

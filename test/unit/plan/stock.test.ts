@@ -6,7 +6,13 @@ import { llamaTensors, type LlamaShape } from '../../fixtures/tensor-lists';
 import type { PlanTarget } from '../../../src/core/plan/types';
 
 function stock(shape: LlamaShape, target: PlanTarget, ggufArch = 'llama') {
-  const info: StockModelInfo = { ggufArch, numLayers: shape.layers, numHeads: shape.heads, numKvHeads: shape.kvHeads, numExperts: shape.experts ?? 0 };
+  const info: StockModelInfo = {
+    ggufArch,
+    numLayers: shape.layers,
+    numHeads: shape.heads,
+    numKvHeads: shape.kvHeads,
+    numExperts: shape.experts ?? 0,
+  };
   const tensors = llamaTensors(shape).map((t) => ({ name: t.name, shape: t.shape, sourceType: intermediateType(t.name, t.shape, 'F16') }));
   const decisions = stockTypes(info, tensors, target);
   return (name: string) => decisions.get(name)!.type;

@@ -40,7 +40,11 @@ function requireVenv(t: TestContext): boolean {
 describe('MLX platform support', () => {
   it('is Apple Silicon macOS only, and says to use GGUF elsewhere', () => {
     assert.equal(mlxPlatformSupport('darwin', 'arm64').supported, true);
-    for (const [p, a] of [['linux', 'x64'], ['linux', 'arm64'], ['win32', 'x64']] as const) {
+    for (const [p, a] of [
+      ['linux', 'x64'],
+      ['linux', 'arm64'],
+      ['win32', 'x64'],
+    ] as const) {
       const s = mlxPlatformSupport(p, a);
       assert.equal(s.supported, false);
       assert.match(s.message, /Apple Silicon/);
@@ -82,7 +86,12 @@ describe('ensureMlxVenv', () => {
       force: true,
       // This machine has no PyPI: fail fast instead of retrying. PIP_INDEX_URL points at nothing.
       pipArgs: ['--retries', '0', '--timeout', '5'],
-      env: { PIP_INDEX_URL: 'http://127.0.0.1:9/simple', PIP_EXTRA_INDEX_URL: undefined, PIP_FIND_LINKS: undefined, PIP_NO_INDEX: undefined },
+      env: {
+        PIP_INDEX_URL: 'http://127.0.0.1:9/simple',
+        PIP_EXTRA_INDEX_URL: undefined,
+        PIP_FIND_LINKS: undefined,
+        PIP_NO_INDEX: undefined,
+      },
       onProgress: (p) => steps.push(p.message ?? ''),
     }).then(
       () => null,
@@ -114,7 +123,15 @@ describe('ensureMlxVenv', () => {
     const dir = path.join(storageDir, VENV_DIR_NAME);
     mkdirSync(path.dirname(venvPython(dir)), { recursive: true });
     symlinkSync(process.execPath, venvPython(dir));
-    const record = { schema: 1, requirement: MLX_LM_REQUIREMENT, python: { base: '/usr/bin/python3', version: '3.12.1' }, packages: { 'mlx-lm': '0.32.2' }, platform: 'macOS arm64', forced: false, createdAt: '2025-01-01T00:00:00Z' };
+    const record = {
+      schema: 1,
+      requirement: MLX_LM_REQUIREMENT,
+      python: { base: '/usr/bin/python3', version: '3.12.1' },
+      packages: { 'mlx-lm': '0.32.2' },
+      platform: 'macOS arm64',
+      forced: false,
+      createdAt: '2025-01-01T00:00:00Z',
+    };
     writeFileSync(path.join(dir, VENV_RECORD_FILE), JSON.stringify(record));
     const venv = await ensureMlxVenv({ storageDir, force: true, python: '/nonexistent/python' });
     assert.equal(venv.python, venvPython(dir));

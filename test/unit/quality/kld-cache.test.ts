@@ -39,7 +39,11 @@ test('baseline identity: the recorded sha256 when sizes agree, else path, size a
   const file = path.join(dir, 'f16.gguf');
   writeFileSync(file, Buffer.alloc(100));
   assert.equal(await baselineIdentity(file, { sha256: 'a'.repeat(64), sizeBytes: 100 }), `sha256:${'a'.repeat(64)}`);
-  assert.equal(await baselineIdentity(null, { sha256: 'a'.repeat(64), sizeBytes: 100 }), `sha256:${'a'.repeat(64)}`, 'deleted file: the record');
+  assert.equal(
+    await baselineIdentity(null, { sha256: 'a'.repeat(64), sizeBytes: 100 }),
+    `sha256:${'a'.repeat(64)}`,
+    'deleted file: the record',
+  );
   assert.match(await baselineIdentity(file, { sha256: 'a'.repeat(64), sizeBytes: 99 }), /^file:.*f16\.gguf:100:\d+$/);
   assert.match(await baselineIdentity(file), /^file:.*f16\.gguf:100:\d+$/);
   await assert.rejects(baselineIdentity(null), /does not exist/);
@@ -60,7 +64,16 @@ function writeEntry(cacheDir: string, baseBytes: number, meta: object | null): s
 }
 
 const fullSize = kldBaseBytes({ nCtx: REQ.ctx, nVocab: REQ.nVocab, nChunk: REQ.chunks });
-const meta = () => ({ format: KLD_CACHE_FORMAT, key: kldCacheKey(REQ), request: REQ, header: {}, bytes: fullSize, ppl: 12.5, pplSource: 'final-estimate', createdAt: '2026-11-26T10:00:00.000Z' });
+const meta = () => ({
+  format: KLD_CACHE_FORMAT,
+  key: kldCacheKey(REQ),
+  request: REQ,
+  header: {},
+  bytes: fullSize,
+  ppl: 12.5,
+  pplSource: 'final-estimate',
+  createdAt: '2026-11-26T10:00:00.000Z',
+});
 
 test('a complete entry is found and marked reused', async (t) => {
   const cache = tempDir(t);

@@ -10,7 +10,9 @@ import { kldBaseBytes, kldBaseBytesPerChunk } from '../../../src/core/quality/kl
 import { KLD_DISK_RESERVE_BYTES, KLD_DISK_SHARE, availableChunks, planBaseChunks } from '../../../src/core/quality/kld-cap';
 
 const GiB = 1024 ** 3;
-const fakeStatfs = (free: number): StatFs => async () => ({ bavail: BigInt(free / 4096), bsize: 4096 });
+const fakeStatfs =
+  (free: number): StatFs =>
+  async () => ({ bavail: BigInt(free / 4096), bsize: 4096 });
 
 test('freeBytes multiplies available blocks by block size (bigint or number)', async () => {
   assert.equal(await freeBytes(fakeStatfs(8 * GiB), '/x'), 8 * GiB);
@@ -44,7 +46,14 @@ test('little free disk caps the chunks to fit and says so with the numbers', asy
 });
 
 test('the size limit caps too, and is named as the reason', () => {
-  const plan = planBaseChunks({ tokenCount: 300_000, ctx: 512, nVocab: 32_000, freeBytes: 500 * GiB, maxBaseBytes: 100 * 1024 ** 2, dir: '/cache' });
+  const plan = planBaseChunks({
+    tokenCount: 300_000,
+    ctx: 512,
+    nVocab: 32_000,
+    freeBytes: 500 * GiB,
+    maxBaseBytes: 100 * 1024 ** 2,
+    dir: '/cache',
+  });
   assert.ok(plan.chunks >= 1 && plan.bytes <= 100 * 1024 ** 2);
   assert.match(plan.capReason ?? '', /limit on a base file/);
 });
@@ -58,5 +67,8 @@ test('no room for one chunk fails before any work, with what is needed and what 
 
 test('a text shorter than two contexts is a usage error naming both numbers', () => {
   assert.equal(availableChunks(1024, 512, 't.txt'), 2);
-  assert.throws(() => availableChunks(1023, 512, 't.txt'), (e: unknown) => e instanceof UsageError && /1023 tokens/.test(e.message) && /at least 1024/.test(e.message));
+  assert.throws(
+    () => availableChunks(1023, 512, 't.txt'),
+    (e: unknown) => e instanceof UsageError && /1023 tokens/.test(e.message) && /at least 1024/.test(e.message),
+  );
 });

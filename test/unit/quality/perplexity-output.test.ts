@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { kldResultFromOutput } from '../../../src/core/quality/kld';
-import { parseKldOutput, parsePerplexityOutput, parseToolNumber, stripLogPrefix, toolErrorLines } from '../../../src/core/quality/perplexity-output';
+import {
+  parseKldOutput,
+  parsePerplexityOutput,
+  parseToolNumber,
+  stripLogPrefix,
+  toolErrorLines,
+} from '../../../src/core/quality/perplexity-output';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, 'fixtures', name), 'utf8');
 const BASE_128x6 = { nCtx: 128, nVocab: 512, nChunk: 6 };
@@ -32,14 +38,20 @@ test("the tool's own error lines are found although it exits 0", () => {
   const out = parsePerplexityOutput(fixture('perplexity-too-few-tokens.txt'));
   assert.equal(out.ppl, null);
   assert.equal(out.chunks.length, 0);
-  assert.ok(out.errors.some((l) => l === 'perplexity: you need at least 256 tokens to evaluate perplexity with a context of 128'), out.errors.join('\n'));
+  assert.ok(
+    out.errors.some((l) => l === 'perplexity: you need at least 256 tokens to evaluate perplexity with a context of 128'),
+    out.errors.join('\n'),
+  );
   assert.ok(out.errors.some((l) => l.includes('tokenizes to only 170 tokens')));
 });
 
 test('a complete KL-divergence run gives its statistics and the per-chunk table', () => {
   const out = parseKldOutput(fixture('kld-complete.txt'));
   assert.equal(out.rows.length, 6);
-  assert.deepEqual(out.rows.map((r) => r.chunk), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    out.rows.map((r) => r.chunk),
+    [1, 2, 3, 4, 5, 6],
+  );
   const s = out.stats;
   assert.ok(s, 'statistics parsed');
   assert.ok(s.kldMean > 0 && s.kldMean < 1);
@@ -91,5 +103,7 @@ test('numbers as printf prints them, including nan and inf', () => {
 test('log prefixes are stripped and unrelated warnings are not errors', () => {
   assert.equal(stripLogPrefix('0.00.323.402 E perplexity: boom'), 'perplexity: boom');
   assert.deepEqual(toolErrorLines("0.00.013.026 W load: bad special token: 'tokenizer.ggml.seperator_token_id'"), []);
-  assert.deepEqual(toolErrorLines('0.00.1.2 E kl_divergence: inconsistent vocabulary (512 vs 32000)'), ['kl_divergence: inconsistent vocabulary (512 vs 32000)']);
+  assert.deepEqual(toolErrorLines('0.00.1.2 E kl_divergence: inconsistent vocabulary (512 vs 32000)'), [
+    'kl_divergence: inconsistent vocabulary (512 vs 32000)',
+  ]);
 });

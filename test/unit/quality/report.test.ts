@@ -49,7 +49,10 @@ function report(artifacts: ArtifactEvaluation[], baselinePpl: number | null): Ev
     chunks: 10,
     availableChunks: 10,
     capReason: null,
-    baseline: baselinePpl === null ? null : { path: '/out/model-f16.gguf', ppl: baselinePpl, rebuilt: false, kldBase: '/c/base.bin', kldBaseReused: true },
+    baseline:
+      baselinePpl === null
+        ? null
+        : { path: '/out/model-f16.gguf', ppl: baselinePpl, rebuilt: false, kldBase: '/c/base.bin', kldBaseReused: true },
     artifacts,
     gate: { enforced: true, thresholdPct: 5, failed: gateFailures(artifacts.map((a) => ({ ...a, ...a.quality }))).map((a) => a.id) },
   };
@@ -72,7 +75,10 @@ test('a failed gate is a QualityGateError, exit code 5, naming the artifact and 
 
 test('--json has exactly the contract fields (extras allowed), KLD null without a baseline', () => {
   const withBase = evaluationJson(report([artifact('a', 10.3, 10, 0.03)], 10));
-  assert.deepEqual(withBase.baseline && { path: withBase.baseline.path, ppl: withBase.baseline.ppl }, { path: '/out/model-f16.gguf', ppl: 10 });
+  assert.deepEqual(withBase.baseline && { path: withBase.baseline.path, ppl: withBase.baseline.ppl }, {
+    path: '/out/model-f16.gguf',
+    ppl: 10,
+  });
   const a = withBase.artifacts[0]!;
   for (const key of ['path', 'ppl', 'kldMean', 'kldP99', 'top1', 'gate']) assert.ok(key in a, key);
   assert.equal(a.kldMean, 0.03);
@@ -91,7 +97,8 @@ test('--json has exactly the contract fields (extras allowed), KLD null without 
 test('the table has every column, the baseline row, and marks failures', () => {
   const text = formatEvaluation(report([artifact('good', 10.2, 10, 0.02), artifact('bad', 11, 10, 0.2)], 10));
   const [header, rule, base, good, bad] = text.split('\n');
-  for (const col of ['artifact', 'size', 'bpw', 'PPL', 'PPL ratio', 'mean KLD', 'p99 KLD', 'top-1', 'gate']) assert.ok(header!.includes(col), col);
+  for (const col of ['artifact', 'size', 'bpw', 'PPL', 'PPL ratio', 'mean KLD', 'p99 KLD', 'top-1', 'gate'])
+    assert.ok(header!.includes(col), col);
   assert.match(rule!, /^-+/);
   assert.match(base!, /^F16 baseline .* 10\.0000 +1\.0000/);
   assert.match(good!, /^good .* 10\.2000 +1\.0200 +0\.020000 +0\.160000 +93\.00% +pass$/);

@@ -18,7 +18,8 @@ test('the default text ships in data/, a few tens of KB of varied prose', async 
   const body = readFileSync(file, 'utf8');
   assert.ok(!body.includes('\uFFFD'), 'valid UTF-8');
   // Several registers: dialogue, a letter, instructions, minutes, a review...
-  for (const marker of ['"', 'Dear ', 'CLAIRE:', 'Minutes of', 'Review:', 'Abstract:', 'Frequently Asked Questions']) assert.ok(body.includes(marker), marker);
+  for (const marker of ['"', 'Dear ', 'CLAIRE:', 'Minutes of', 'Review:', 'Abstract:', 'Frequently Asked Questions'])
+    assert.ok(body.includes(marker), marker);
 });
 
 test('the default evaluation text is never the calibration text', async () => {
@@ -26,8 +27,16 @@ test('the default evaluation text is never the calibration text', async () => {
   const calibration = await loadCalibrationText(null);
   assert.notEqual(evaluation.sha256, calibration.ref.sha256);
   // Nor does it share paragraphs with it (a model calibrated on a text must not be scored on it).
-  const paragraphs = new Set(calibration.text.split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p.length > 80));
-  const shared = readFileSync(evaluation.path, 'utf8').split(/\n\s*\n/).map((p) => p.trim()).filter((p) => paragraphs.has(p));
+  const paragraphs = new Set(
+    calibration.text
+      .split(/\n\s*\n/)
+      .map((p) => p.trim())
+      .filter((p) => p.length > 80),
+  );
+  const shared = readFileSync(evaluation.path, 'utf8')
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter((p) => paragraphs.has(p));
   assert.deepEqual(shared, []);
 });
 
@@ -39,7 +48,10 @@ test('a user file is named by its base name and hashed; missing or empty files a
   assert.equal(text.name, 'my-text.txt');
   assert.equal(text.sha256, 'a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447');
   assert.equal(text.isDefault, false);
-  await assert.rejects(resolveEvalText(path.join(dir, 'nope.txt')), (e: unknown) => e instanceof UsageError && /no such file/.test(e.message));
+  await assert.rejects(
+    resolveEvalText(path.join(dir, 'nope.txt')),
+    (e: unknown) => e instanceof UsageError && /no such file/.test(e.message),
+  );
   writeFileSync(path.join(dir, 'empty.txt'), '');
   await assert.rejects(resolveEvalText(path.join(dir, 'empty.txt')), /is empty/);
 });

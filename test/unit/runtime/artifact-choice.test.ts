@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FitArtifact, type MemoryBudget, chooseArtifact, placementFor, rankByQuality } from '../../../src/core/runtime/artifact-choice';
+import {
+  type FitArtifact,
+  type MemoryBudget,
+  chooseArtifact,
+  placementFor,
+  rankByQuality,
+} from '../../../src/core/runtime/artifact-choice';
 import { estimateMemory, maxContextThatFits } from '../../../src/core/runtime/memory-fit';
 import { llamaArch } from '../../fixtures/tensor-lists';
 

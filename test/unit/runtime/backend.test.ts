@@ -6,10 +6,24 @@ import type { RuntimeArtifact, RuntimeTarget } from '../../../src/core/runtime/t
 import { llamaArch } from '../../fixtures/tensor-lists';
 
 const artifact = (id: string, format: 'gguf' | 'mlx'): RuntimeArtifact => ({
-  id, format, path: `/m/${id}`, sizeBytes: 1, bpw: 4.5, kldMean: null, gatePassed: null, target: null, files: [], entry: null,
+  id,
+  format,
+  path: `/m/${id}`,
+  sizeBytes: 1,
+  bpw: 4.5,
+  kldMean: null,
+  gatePassed: null,
+  target: null,
+  files: [],
+  entry: null,
 });
 const target = (...artifacts: RuntimeArtifact[]): RuntimeTarget => ({
-  kind: 'manifest', path: '/m/manifest.json', model: 'm', architecture: llamaArch({ layers: 1, hidden: 64, heads: 4, kvHeads: 2, ffn: 128, vocab: 100 }), artifacts, manifest: null,
+  kind: 'manifest',
+  path: '/m/manifest.json',
+  model: 'm',
+  architecture: llamaArch({ layers: 1, hidden: 64, heads: 4, kvHeads: 2, ffn: 128, vocab: 100 }),
+  artifacts,
+  manifest: null,
 });
 const gguf = artifact('m-Q4_K_M', 'gguf');
 const mlx = artifact('m-mlx-4bit', 'mlx');
@@ -47,12 +61,37 @@ describe('selectBackend', () => {
   });
 
   it('impossible requests are explained', () => {
-    assert.throws(() => selectBackend(target(gguf), mac, { backend: 'mlx' }), (e: unknown) => e instanceof UsageError && /has no MLX artifact/.test(e.message));
-    assert.throws(() => selectBackend(target(mlx), linux, { backend: 'gguf' }), (e: unknown) => e instanceof UsageError && /has no GGUF artifact/.test(e.message));
-    assert.throws(() => selectBackend(target(gguf, mlx), linux, { backend: 'mlx' }), (e: unknown) => e instanceof UnsupportedError && /needs a Python environment with mlx_lm \(and MLX runs only on Apple Silicon; this is linux-x64\)/.test(e.message));
-    assert.throws(() => selectBackend(target(gguf), mac, { artifact: 'x' }), (e: unknown) => e instanceof UsageError && /no artifact "x" .* it has m-Q4_K_M/.test(e.message));
-    assert.throws(() => selectBackend(target(gguf, mlx), mac, { artifact: 'm-Q4_K_M', backend: 'mlx' }), (e: unknown) => e instanceof UsageError && /is gguf, but the mlx backend was asked for/.test(e.message));
-    assert.throws(() => selectBackend(target(mlx), linux), (e: unknown) => e instanceof UnsupportedError && /only MLX artifacts, and MLX runs only on Apple Silicon \(this is linux-x64\); make a GGUF artifact too/.test(e.message));
-    assert.throws(() => selectBackend(target(mlx), macNoVenv), (e: unknown) => e instanceof UnsupportedError && /PAJAMAS_MLX_PYTHON/.test(e.message));
+    assert.throws(
+      () => selectBackend(target(gguf), mac, { backend: 'mlx' }),
+      (e: unknown) => e instanceof UsageError && /has no MLX artifact/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(mlx), linux, { backend: 'gguf' }),
+      (e: unknown) => e instanceof UsageError && /has no GGUF artifact/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(gguf, mlx), linux, { backend: 'mlx' }),
+      (e: unknown) =>
+        e instanceof UnsupportedError &&
+        /needs a Python environment with mlx_lm \(and MLX runs only on Apple Silicon; this is linux-x64\)/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(gguf), mac, { artifact: 'x' }),
+      (e: unknown) => e instanceof UsageError && /no artifact "x" .* it has m-Q4_K_M/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(gguf, mlx), mac, { artifact: 'm-Q4_K_M', backend: 'mlx' }),
+      (e: unknown) => e instanceof UsageError && /is gguf, but the mlx backend was asked for/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(mlx), linux),
+      (e: unknown) =>
+        e instanceof UnsupportedError &&
+        /only MLX artifacts, and MLX runs only on Apple Silicon \(this is linux-x64\); make a GGUF artifact too/.test(e.message),
+    );
+    assert.throws(
+      () => selectBackend(target(mlx), macNoVenv),
+      (e: unknown) => e instanceof UnsupportedError && /PAJAMAS_MLX_PYTHON/.test(e.message),
+    );
   });
 });

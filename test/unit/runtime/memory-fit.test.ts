@@ -65,7 +65,10 @@ describe('KV cache per token', () => {
 
   it('scales with the K/V element size (q8_0 cache)', () => {
     const arch = dense(32, 4096, 32, 8);
-    assert.equal(estimateKvCacheBytes(arch, { contextSize: 4096, kvBytesPerElement: 1 }), estimateKvCacheBytes(arch, { contextSize: 4096 }) / 2);
+    assert.equal(
+      estimateKvCacheBytes(arch, { contextSize: 4096, kvBytesPerElement: 1 }),
+      estimateKvCacheBytes(arch, { contextSize: 4096 }) / 2,
+    );
   });
 });
 

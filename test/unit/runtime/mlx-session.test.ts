@@ -44,11 +44,26 @@ function mlxManifest(dir: string): void {
   const gguf = Buffer.from('GGUF not really');
   writeFileSync(path.join(dir, 'tiny-Q4_K_M.gguf'), gguf);
   const mlx = {
-    id: 'tiny-mlx-4bit', format: 'mlx' as const, path: 'tiny-mlx-4bit', target: 'mlx-4bit', strategy: 'pajamas' as const, imatrix: false,
-    sizeBytes: config.length, bpw: 4.5, bits: 4, groupSize: 64, inputsKey: sha256('x'), createdAt: '2026-11-26T10:00:00.000Z', quality: null,
-    files: [{ path: 'config.json', sizeBytes: config.length, sha256: sha256(config) }], tensorBits: { '4': 1 },
+    id: 'tiny-mlx-4bit',
+    format: 'mlx' as const,
+    path: 'tiny-mlx-4bit',
+    target: 'mlx-4bit',
+    strategy: 'pajamas' as const,
+    imatrix: false,
+    sizeBytes: config.length,
+    bpw: 4.5,
+    bits: 4,
+    groupSize: 64,
+    inputsKey: sha256('x'),
+    createdAt: '2026-11-26T10:00:00.000Z',
+    quality: null,
+    files: [{ path: 'config.json', sizeBytes: config.length, sha256: sha256(config) }],
+    tensorBits: { '4': 1 },
   };
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestWith([ggufArtifactFor(path.join(dir, 'tiny-Q4_K_M.gguf'), gguf), mlx])));
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify(manifestWith([ggufArtifactFor(path.join(dir, 'tiny-Q4_K_M.gguf'), gguf), mlx])),
+  );
 }
 
 const budget = { ramBytes: 64 * 2 ** 30, vramBytes: 64 * 2 ** 30, unified: true };
@@ -61,7 +76,12 @@ describe('MLX backend', () => {
     chmodSync(python, 0o755);
     mlxManifest(dir);
     assert.equal(await canImportMlxLm(python), true);
-    const session = await openSession(dir, { mlxPython: python, environment: { platform: 'darwin', arch: 'arm64' }, memoryBudget: budget, hashCacheFile: null });
+    const session = await openSession(dir, {
+      mlxPython: python,
+      environment: { platform: 'darwin', arch: 'arm64' },
+      memoryBudget: budget,
+      hashCacheFile: null,
+    });
     t.after(() => session.close());
     assert.equal(session.info.backend, 'mlx');
     assert.equal(session.info.artifactId, 'tiny-mlx-4bit');

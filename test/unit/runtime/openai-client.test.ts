@@ -10,7 +10,10 @@ import type { SessionInfo } from '../../../src/core/runtime/types';
 type Handler = (body: Record<string, unknown>, res: ServerResponse, req: IncomingMessage) => void;
 
 /** A local stand-in for an OpenAI-compatible server; records request bodies. */
-async function fakeServer(t: TestContext, handler: Handler): Promise<{ baseUrl: string; bodies: Record<string, unknown>[]; closed: Promise<void> }> {
+async function fakeServer(
+  t: TestContext,
+  handler: Handler,
+): Promise<{ baseUrl: string; bodies: Record<string, unknown>[]; closed: Promise<void> }> {
   const bodies: Record<string, unknown>[] = [];
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
@@ -32,13 +35,22 @@ async function fakeServer(t: TestContext, handler: Handler): Promise<{ baseUrl: 
   return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, closed };
 }
 
-const chunk = (content: string, finish: string | null = null) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+const chunk = (content: string, finish: string | null = null) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
 
 function sse(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 }
 
-const info: SessionInfo = { backend: 'mlx', artifactId: 'a', modelPath: '/m', contextSize: 512, device: 'metal', fit: '', chatTemplate: true };
+const info: SessionInfo = {
+  backend: 'mlx',
+  artifactId: 'a',
+  modelPath: '/m',
+  contextSize: 512,
+  device: 'metal',
+  fit: '',
+  chatTemplate: true,
+};
 
 describe('serverSentEvents', () => {
   it('joins events split anywhere, including inside "\\r\\n" and inside a UTF-8 character', async () => {
@@ -68,12 +80,26 @@ describe('streamChatCompletion', () => {
     });
     const pieces: string[] = [];
     const messages = [{ role: 'user' as const, content: 'hi' }];
-    const result = await streamChatCompletion({ baseUrl, name: 'fake' }, messages, { onToken: (p) => pieces.push(p), maxTokens: 2, temperature: 0, seed: 7, stop: ['\n'] });
+    const result = await streamChatCompletion({ baseUrl, name: 'fake' }, messages, {
+      onToken: (p) => pieces.push(p),
+      maxTokens: 2,
+      temperature: 0,
+      seed: 7,
+      stop: ['\n'],
+    });
     assert.deepEqual(pieces, ['Hel', 'lo']);
     assert.deepEqual(result, { text: 'Hello', stopReason: 'max-tokens', tokens: 2 });
     const { $path, ...body } = bodies[0]!;
     assert.equal($path, '/v1/chat/completions');
-    assert.deepEqual(body, { messages, stream: true, stream_options: { include_usage: true }, max_tokens: 2, temperature: 0, seed: 7, stop: ['\n'] });
+    assert.deepEqual(body, {
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 2,
+      temperature: 0,
+      seed: 7,
+      stop: ['\n'],
+    });
     assert.equal('model' in body, false, 'no model field: mlx_lm.server would try to load it');
   });
 
@@ -96,7 +122,10 @@ describe('streamChatCompletion', () => {
     });
     await assert.rejects(
       streamChatCompletion({ baseUrl, name: 'fake' }, [{ role: 'user', content: 'x' }]),
-      (e: unknown) => e instanceof ToolError && /fake answered \/v1\/chat\/completions with HTTP 400/.test(e.message) && /context too long/.test(e.message),
+      (e: unknown) =>
+        e instanceof ToolError &&
+        /fake answered \/v1\/chat\/completions with HTTP 400/.test(e.message) &&
+        /context too long/.test(e.message),
     );
   });
 
@@ -144,7 +173,12 @@ describe('createServerSession', () => {
       res.end(`${chunk(`answer ${turn}`, 'stop')}data: [DONE]\n\n`);
     });
     let closes = 0;
-    const session = createServerSession({ server: { baseUrl, name: 'fake' }, info, systemPrompt: 'be brief', onClose: async () => void closes++ });
+    const session = createServerSession({
+      server: { baseUrl, name: 'fake' },
+      info,
+      systemPrompt: 'be brief',
+      onClose: async () => void closes++,
+    });
     const controller = new AbortController();
     const first = await session.chat('tell me everything', { signal: controller.signal, onToken: () => controller.abort() });
     assert.equal(first.stopReason, 'cancelled');
@@ -159,7 +193,10 @@ describe('createServerSession', () => {
     ]);
     await session.reset();
     await session.chat('again');
-    assert.deepEqual(bodies[2]!.messages, [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'again' }]);
+    assert.deepEqual(bodies[2]!.messages, [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'again' },
+    ]);
     assert.equal(session.history().length, 3);
     await Promise.all([session.close(), session.close()]);
     assert.equal(closes, 1);

@@ -16,7 +16,11 @@ http.createServer((req, res) => {
 }).listen(Number(port), host);
 `;
 
-const isListening = async (url: string) => fetch(url).then(() => true, () => false);
+const isListening = async (url: string) =>
+  fetch(url).then(
+    () => true,
+    () => false,
+  );
 
 describe('startServerProcess', () => {
   it('waits for /health, then stop() ends the process', async () => {
@@ -36,8 +40,16 @@ describe('startServerProcess', () => {
 
   it('a server that exits before it is ready is a ToolError with its last output', async () => {
     await assert.rejects(
-      startServerProcess({ name: 'fake-server', command: process.execPath, args: () => ['-e', 'console.error("cannot load model.safetensors"); process.exit(3)'] }),
-      (e: unknown) => e instanceof ToolError && e.exitCode === 3 && /fake-server exited before it was ready/.test(e.message) && /cannot load model\.safetensors/.test(e.message),
+      startServerProcess({
+        name: 'fake-server',
+        command: process.execPath,
+        args: () => ['-e', 'console.error("cannot load model.safetensors"); process.exit(3)'],
+      }),
+      (e: unknown) =>
+        e instanceof ToolError &&
+        e.exitCode === 3 &&
+        /fake-server exited before it was ready/.test(e.message) &&
+        /cannot load model\.safetensors/.test(e.message),
     );
   });
 
@@ -71,7 +83,12 @@ describe('startServerProcess', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 200);
     await assert.rejects(
-      startServerProcess({ name: 'slow', command: process.execPath, args: (host, port) => ['-e', SERVER, host, String(port), '60000'], signal: controller.signal }),
+      startServerProcess({
+        name: 'slow',
+        command: process.execPath,
+        args: (host, port) => ['-e', SERVER, host, String(port), '60000'],
+        signal: controller.signal,
+      }),
       CancelledError,
     );
   });

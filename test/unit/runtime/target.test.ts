@@ -18,8 +18,10 @@ const LLAMA_KVS = [
   { key: 'llama.context_length', type: T.u32, value: 2048 },
 ];
 
-const rejectsWith = (pattern: RegExp, type: new (...args: never[]) => Error = FormatError) => (e: unknown) =>
-  e instanceof type && pattern.test((e as Error).message);
+const rejectsWith =
+  (pattern: RegExp, type: new (...args: never[]) => Error = FormatError) =>
+  (e: unknown) =>
+    e instanceof type && pattern.test((e as Error).message);
 
 describe('loadRuntimeTarget', () => {
   it('reads a manifest (file or folder) and resolves artifact paths against its folder', async (t) => {
@@ -36,7 +38,14 @@ describe('loadRuntimeTarget', () => {
       assert.equal(a!.path, artifactPath);
       assert.equal(a!.format, 'gguf');
       assert.equal(a!.bpw, 4.8);
-      assert.deepEqual(a!.files, [{ path: artifactPath, sizeBytes: manifest.artifacts[0]!.sizeBytes, sha256: (manifest.artifacts[0] as { sha256: string }).sha256, field: 'artifacts[0]' }]);
+      assert.deepEqual(a!.files, [
+        {
+          path: artifactPath,
+          sizeBytes: manifest.artifacts[0]!.sizeBytes,
+          sha256: (manifest.artifacts[0] as { sha256: string }).sha256,
+          field: 'artifacts[0]',
+        },
+      ]);
     }
   });
 
@@ -44,8 +53,21 @@ describe('loadRuntimeTarget', () => {
     const dir = tempDir(t);
     const bytes = Buffer.from('weights');
     writeFileSync(path.join(dir, 'm.gguf'), bytes);
-    const quality = { text: { name: 'w', sha256: sha256('w') }, contextSize: 512, ppl: 10, kldMean: 0.02, kldP99: 0.2, top1: 0.9, pplRatio: 1.01, gate: { thresholdPct: 5, passed: false }, evaluatedAt: '2026-11-26T10:00:00.000Z' };
-    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestWith([ggufArtifactFor(path.join(dir, 'm.gguf'), bytes, { quality })])));
+    const quality = {
+      text: { name: 'w', sha256: sha256('w') },
+      contextSize: 512,
+      ppl: 10,
+      kldMean: 0.02,
+      kldP99: 0.2,
+      top1: 0.9,
+      pplRatio: 1.01,
+      gate: { thresholdPct: 5, passed: false },
+      evaluatedAt: '2026-11-26T10:00:00.000Z',
+    };
+    writeFileSync(
+      path.join(dir, 'manifest.json'),
+      JSON.stringify(manifestWith([ggufArtifactFor(path.join(dir, 'm.gguf'), bytes, { quality })])),
+    );
     const [a] = (await loadRuntimeTarget(dir)).artifacts;
     assert.equal(a!.kldMean, 0.02);
     assert.equal(a!.gatePassed, false);
@@ -68,7 +90,10 @@ describe('loadRuntimeTarget', () => {
     const dir = tempDir(t);
     await assert.rejects(loadRuntimeTarget(path.join(dir, 'nope.gguf')), rejectsWith(/does not exist/, UsageError));
     writeFileSync(path.join(dir, 'weights.bin'), 'not a model');
-    await assert.rejects(loadRuntimeTarget(path.join(dir, 'weights.bin')), rejectsWith(/neither a GGUF file nor a manifest.json/, UsageError));
+    await assert.rejects(
+      loadRuntimeTarget(path.join(dir, 'weights.bin')),
+      rejectsWith(/neither a GGUF file nor a manifest.json/, UsageError),
+    );
     await assert.rejects(loadRuntimeTarget(dir), rejectsWith(/no manifest.json at/, UsageError));
   });
 
@@ -86,7 +111,10 @@ describe('loadRuntimeTarget', () => {
     const dir = tempDir(t);
     const { manifestPath, manifest } = await writeManifestFixture(dir);
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, manifestVersion: 7 }));
-    await assert.rejects(loadRuntimeTarget(manifestPath), rejectsWith(/manifestVersion 7 was written by a newer Llama-Pajamas/, UnsupportedError));
+    await assert.rejects(
+      loadRuntimeTarget(manifestPath),
+      rejectsWith(/manifestVersion 7 was written by a newer Llama-Pajamas/, UnsupportedError),
+    );
   });
 
   it('a manifest without artifacts has nothing to run', async (t) => {
@@ -112,7 +140,9 @@ describe('checkArtifactFiles', () => {
     rmSync(artifactPath);
     await assert.rejects(
       checkArtifactFiles(target, target.artifacts[0]!, { hashCacheFile: null }),
-      rejectsWith(new RegExp(`artifact "tiny-Q4_K_M-pajamas" \\(artifacts\\[0\\]\\.path\\): ${artifactPath.replace(/[.]/g, '\\.')} is missing`)),
+      rejectsWith(
+        new RegExp(`artifact "tiny-Q4_K_M-pajamas" \\(artifacts\\[0\\]\\.path\\): ${artifactPath.replace(/[.]/g, '\\.')} is missing`),
+      ),
     );
   });
 
@@ -124,7 +154,9 @@ describe('checkArtifactFiles', () => {
     for (const verify of ['size', 'full'] as const) {
       await assert.rejects(
         checkArtifactFiles(target, target.artifacts[0]!, { verify, hashCacheFile: null }),
-        rejectsWith(/\(artifacts\[0\]\.sizeBytes\): .* is 4 bytes, the manifest says 18; the file changed after manifest.json was written \(a stale manifest\)/),
+        rejectsWith(
+          /\(artifacts\[0\]\.sizeBytes\): .* is 4 bytes, the manifest says 18; the file changed after manifest.json was written \(a stale manifest\)/,
+        ),
       );
     }
   });
@@ -149,16 +181,31 @@ describe('checkArtifactFiles', () => {
     const files = { 'config.json': Buffer.from('{}'), 'model.safetensors': Buffer.from('tensors') };
     for (const [name, data] of Object.entries(files)) writeFileSync(path.join(dir, 'tiny-mlx-4bit', name), data);
     const mlx = {
-      id: 'tiny-mlx-4bit', format: 'mlx' as const, path: 'tiny-mlx-4bit', target: 'mlx-4bit', strategy: 'pajamas' as const, imatrix: false,
-      sizeBytes: 9, bpw: 4.5, bits: 4, groupSize: 64, inputsKey: sha256('x'), createdAt: '2026-11-26T10:00:00.000Z', quality: null,
-      files: Object.entries(files).map(([name, data]) => ({ path: name, sizeBytes: data.length, sha256: sha256(data) })), tensorBits: { '4': 10 },
+      id: 'tiny-mlx-4bit',
+      format: 'mlx' as const,
+      path: 'tiny-mlx-4bit',
+      target: 'mlx-4bit',
+      strategy: 'pajamas' as const,
+      imatrix: false,
+      sizeBytes: 9,
+      bpw: 4.5,
+      bits: 4,
+      groupSize: 64,
+      inputsKey: sha256('x'),
+      createdAt: '2026-11-26T10:00:00.000Z',
+      quality: null,
+      files: Object.entries(files).map(([name, data]) => ({ path: name, sizeBytes: data.length, sha256: sha256(data) })),
+      tensorBits: { '4': 10 },
     };
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifestWith([mlx])));
     const target = await loadRuntimeTarget(dir);
     assert.equal(target.artifacts[0]!.format, 'mlx');
     await checkArtifactFiles(target, target.artifacts[0]!, { hashCacheFile: null });
     writeFileSync(path.join(dir, 'tiny-mlx-4bit', 'model.safetensors'), 'TENSORS');
-    await assert.rejects(checkArtifactFiles(target, target.artifacts[0]!, { hashCacheFile: null }), rejectsWith(/\(artifacts\[0\]\.files\[1\]\.sha256\)/));
+    await assert.rejects(
+      checkArtifactFiles(target, target.artifacts[0]!, { hashCacheFile: null }),
+      rejectsWith(/\(artifacts\[0\]\.files\[1\]\.sha256\)/),
+    );
   });
 });
 

@@ -16,7 +16,10 @@ describe('TokenTextDecoder', () => {
     const d = new TokenTextDecoder(bytesDecoder, [1]);
     const pieces = bytes.map((b) => d.push(b));
     assert.equal(pieces.join(''), 'añ€😀!');
-    assert.ok(pieces.every((p) => !p.includes('\uFFFD')), JSON.stringify(pieces));
+    assert.ok(
+      pieces.every((p) => !p.includes('\uFFFD')),
+      JSON.stringify(pieces),
+    );
     // "ñ" is two bytes: the first byte yields nothing, the second the character.
     assert.deepEqual(pieces.slice(1, 3), ['', 'ñ']);
   });
@@ -52,7 +55,10 @@ describe('StopMatcher', () => {
   it('finds a stop string split across pieces and cuts the text before it', () => {
     const m = new StopMatcher(['\nUser:']);
     const steps = ['Hello', ' there\n', 'Us', 'er: hi'].map((p) => m.push(p));
-    assert.deepEqual(steps.map((s) => s.text), ['Hello', ' there', '', '']);
+    assert.deepEqual(
+      steps.map((s) => s.text),
+      ['Hello', ' there', '', ''],
+    );
     assert.equal(steps[3]!.stopped, true);
   });
 
@@ -73,10 +79,20 @@ describe('conversation', () => {
   it('normalizes input and checks roles', () => {
     assert.deepEqual(normalizeMessages('hi'), [{ role: 'user', content: 'hi' }]);
     const bad = (input: Parameters<typeof normalizeMessages>[0], pattern: RegExp) =>
-      assert.throws(() => normalizeMessages(input), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
+      assert.throws(
+        () => normalizeMessages(input),
+        (e: unknown) => e instanceof UsageError && pattern.test(e.message),
+      );
     bad([], /at least one message/);
     bad([{ role: 'assistant', content: 'x' }], /last message must be a user message/);
-    bad([{ role: 'user', content: 'a' }, { role: 'system', content: 's' }, { role: 'user', content: 'b' }], /message 1 is a system message/);
+    bad(
+      [
+        { role: 'user', content: 'a' },
+        { role: 'system', content: 's' },
+        { role: 'user', content: 'b' },
+      ],
+      /message 1 is a system message/,
+    );
     bad([{ role: 'tool' as 'user', content: 'x' }], /role "tool"/);
   });
 
@@ -84,12 +100,23 @@ describe('conversation', () => {
     const c = new Conversation('be brief');
     c.add('hi');
     c.addReply('hello');
-    assert.deepEqual(c.messages().map((m) => m.role), ['system', 'user', 'assistant']);
+    assert.deepEqual(
+      c.messages().map((m) => m.role),
+      ['system', 'user', 'assistant'],
+    );
     c.reset();
     assert.deepEqual(c.messages(), [{ role: 'system', content: 'be brief' }]);
     const before = c.snapshot();
-    c.add([{ role: 'system', content: 'be verbose' }, { role: 'user', content: 'go' }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'more' }]);
-    assert.deepEqual(c.messages().map((m) => m.content), ['be verbose', 'go', 'ok', 'more']);
+    c.add([
+      { role: 'system', content: 'be verbose' },
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: 'ok' },
+      { role: 'user', content: 'more' },
+    ]);
+    assert.deepEqual(
+      c.messages().map((m) => m.content),
+      ['be verbose', 'go', 'ok', 'more'],
+    );
     // a failed turn is undone whole, system prompt included
     c.restore(before);
     assert.deepEqual(c.messages(), [{ role: 'system', content: 'be brief' }]);
@@ -99,7 +126,10 @@ describe('conversation', () => {
     const c = new Conversation();
     let release!: () => void;
     const first = c.exclusive(() => new Promise<void>((r) => (release = r)));
-    await assert.rejects(c.exclusive(async () => 1), (e: unknown) => e instanceof UsageError && /still generating/.test(e.message));
+    await assert.rejects(
+      c.exclusive(async () => 1),
+      (e: unknown) => e instanceof UsageError && /still generating/.test(e.message),
+    );
     release();
     await first;
     assert.equal(await c.exclusive(async () => 2), 2);

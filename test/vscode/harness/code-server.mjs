@@ -54,7 +54,7 @@ function seedRipgrepCache(tmp) {
   copyFileSync(rg, path.join(stage, 'rg'));
   const tarball = path.join(cacheDir, `ripgrep-${RIPGREP_CACHE.release}-${target}.tar.gz`);
   const r = spawnSync('tar', ['czf', tarball, '-C', stage, 'rg'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('could not pack Debian\'s rg for the ripgrep cache');
+  if (r.status !== 0) throw new Error("could not pack Debian's rg for the ripgrep cache");
 }
 
 function runLogged(cmd, args, opts, logFile, timeoutMs) {
@@ -64,10 +64,17 @@ function runLogged(cmd, args, opts, logFile, timeoutMs) {
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     const timer = setTimeout(() => {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       reject(new Error(`${cmd} ${args.join(' ')} timed out after ${timeoutMs / 1000}s`));
     }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       log.end(() => resolve({ code, signal }));
@@ -149,9 +156,21 @@ export async function startCodeServer(bin, scratch) {
   const logFile = path.join(scratch, 'code-server.log');
   const out = createWriteStream(logFile);
   const args = [
-    '--config', configFile, '--user-data-dir', dirs.ud, '--extensions-dir', dirs.exts,
-    '--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened',
+    '--config',
+    configFile,
+    '--user-data-dir',
+    dirs.ud,
+    '--extensions-dir',
+    dirs.exts,
+    '--auth',
+    'none',
+    '--bind-addr',
+    '127.0.0.1:0',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
   ];
   const env = cleanEnv({ XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, XDG_CACHE_HOME: dirs.cache, TMPDIR: dirs.tmp });
   // detached: its own session and process group (setsid), so stop() can kill every descendant.
@@ -164,7 +183,9 @@ export async function startCodeServer(bin, scratch) {
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
 
   let stopping = false;
   /** Rejects if code-server exits before stop(): the tests race it so they fail fast, not by timeout. */
@@ -174,7 +195,13 @@ export async function startCodeServer(bin, scratch) {
     });
   });
   crashed.catch(() => {}); // observed by whoever races it; never an unhandled rejection
-  const killGroup = (signal) => { try { process.kill(-child.pid, signal); } catch { /* gone */ } };
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      /* gone */
+    }
+  };
   // Last resort when the harness exits early (timeout, signal, error): first of the exit
   // handlers, so one that throws after it cannot keep code-server alive.
   const onExit = () => killGroup('SIGKILL');

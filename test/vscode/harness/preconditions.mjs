@@ -28,8 +28,8 @@ export function missingPreconditions({ needInstall }) {
   const chromium = chromiumPath();
   if (!existsSync(chromium)) missing.push(`chromium (${chromium} not found)`);
   if (needInstall) {
-    if (!hasCommand('rg')) missing.push('rg (ripgrep: seeds code-server\'s ripgrep download, which needs GitHub)');
-    if (!existsSync('/usr/include/gssapi/gssapi.h')) missing.push('gssapi.h (libkrb5-dev: code-server\'s kerberos module)');
+    if (!hasCommand('rg')) missing.push("rg (ripgrep: seeds code-server's ripgrep download, which needs GitHub)");
+    if (!existsSync('/usr/include/gssapi/gssapi.h')) missing.push("gssapi.h (libkrb5-dev: code-server's kerberos module)");
     for (const cmd of ['pkg-config', 'make', 'g++', 'python3']) {
       if (!hasCommand(cmd)) missing.push(`${cmd} (builds code-server's native modules)`);
     }

@@ -39,7 +39,13 @@ class Workbench {
       await page.keyboard.press('F1');
       await input.waitFor({ state: 'visible', timeout: WAIT_MS });
       await input.fill(`>${title}`);
-      if (await row.waitFor({ timeout: 2000 }).then(() => true, () => false)) break;
+      if (
+        await row.waitFor({ timeout: 2000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error(`"${title}" is not in the command palette`);
     }
     await row.click();
@@ -62,11 +68,9 @@ class Workbench {
   /** Empties the visible output channel, so the next check sees only what comes after. */
   async clearOutput() {
     await this.panelAction('Clear Output').click({ timeout: WAIT_MS });
-    await this.page.waitForFunction(
-      () => !document.querySelector('.panel .output-view .view-lines')?.textContent?.trim(),
-      null,
-      { timeout: WAIT_MS },
-    );
+    await this.page.waitForFunction(() => !document.querySelector('.panel .output-view .view-lines')?.textContent?.trim(), null, {
+      timeout: WAIT_MS,
+    });
   }
 
   /** Waits until the visible output panel shows every string of `expected`. */
@@ -96,7 +100,13 @@ const STEPS = [
       await wb.page.locator('.panel .output-view').waitFor({ timeout: WAIT_MS });
       // Room for the whole detection block and the plan summary (the view follows the end).
       await wb.panelAction('Maximize Panel Size').click({ timeout: WAIT_MS });
-      await wb.waitForOutput(['ArchitectureInfo(', 'Attention: gqa', 'GQA Ratio: 4:1 (8 query, 2 KV)', 'Layers: 4', 'Plan (pajamas, Q4_K_M)']);
+      await wb.waitForOutput([
+        'ArchitectureInfo(',
+        'Attention: gqa',
+        'GQA Ratio: 4:1 (8 query, 2 KV)',
+        'Layers: 4',
+        'Plan (pajamas, Q4_K_M)',
+      ]);
       await wb.shot('palette-show-architecture');
     },
   },

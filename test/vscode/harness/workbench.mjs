@@ -5,8 +5,14 @@ import { chromium } from 'playwright-core';
 
 /** Without the networking flags Chromium keeps trying to reach Google's hosts, which this machine refuses. */
 const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
 ];
 
 /** Chromium with its profile, caches and crash database under `scratch`, not in $HOME. */
@@ -20,7 +26,12 @@ async function remoteAuthority(base) {
   const html = await (await fetch(`${base}/`)).text();
   const m = /id="vscode-workbench-web-configuration" data-settings="([^"]*)"/.exec(html);
   if (!m) throw new Error(`${base}/ is not a VS Code workbench page`);
-  const settings = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&'));
+  const settings = JSON.parse(
+    m[1]
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&'),
+  );
   return settings.remoteAuthority;
 }
 
@@ -49,7 +60,9 @@ export async function runHostSuite(browser, url, { timeoutMs, verbose, print }) 
   try {
     const page = await context.newPage();
     let resolveExit;
-    const exited = new Promise((r) => { resolveExit = r; });
+    const exited = new Promise((r) => {
+      resolveExit = r;
+    });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       if (['log', 'info', 'warn', 'error'].includes(type)) print(util.format(...args));
