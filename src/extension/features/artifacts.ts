@@ -38,13 +38,17 @@ export async function verifyArtifacts(ctx: Ctx, ...args: unknown[]): Promise<Ver
     return report;
   }
   for (const p of report.problems) ctx.output.error(`Verify ${folder}: ${p.subject}: ${p.file}: ${p.message}`);
-  const choice = await vscode.window.showErrorMessage(
-    `${folder}: ${report.problems.length} of ${report.filesChecked} files do not match the manifest.`,
-    'Open Manifest',
-    'Show Log',
-  );
-  if (choice === 'Open Manifest') await openManifest(ctx, manifest);
-  else if (choice === 'Show Log') ctx.output.show();
+  // Not awaited: the command is over; the notification stays until the user answers it.
+  void vscode.window
+    .showErrorMessage(
+      `${folder}: ${report.problems.length} of ${report.filesChecked} files do not match the manifest.`,
+      'Open Manifest',
+      'Show Log',
+    )
+    .then(async (choice) => {
+      if (choice === 'Open Manifest') await openManifest(ctx, manifest);
+      else if (choice === 'Show Log') ctx.output.show();
+    });
   return report;
 }
 

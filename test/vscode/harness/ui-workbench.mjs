@@ -85,7 +85,13 @@ export class Workbench {
 
   /** Hides the bottom panel, if shown (it toggles with Ctrl+J). */
   async closePanel() {
-    if (await this.page.locator('.part.panel').isVisible().catch(() => false)) await this.page.keyboard.press('Control+J');
+    if (
+      await this.page
+        .locator('.part.panel')
+        .isVisible()
+        .catch(() => false)
+    )
+      await this.page.keyboard.press('Control+J');
     await this.page.locator('.part.panel').waitFor({ state: 'hidden', timeout: WAIT_MS });
   }
 
@@ -119,5 +125,22 @@ export class Workbench {
       await this.page.waitForTimeout(250);
     }
     throw new Error(`no webview shows ${selector}`);
+  }
+
+  /** Explorer: (expands `folder`,) right-clicks `row`, chooses "Quantize with Pajamas". */
+  async openStrategyFromExplorer(folder, row) {
+    await this.page.keyboard.press('Control+Shift+E');
+    if (folder && !(await this.explorerRow(row).count())) await this.explorerRow(folder).click();
+    await this.explorerRow(row).waitFor({ timeout: WAIT_MS });
+    const item = await this.contextMenuItem(row, 'Quantize with Pajamas');
+    if (!(await item.count())) throw new Error(`the context menu of ${row} lacks Quantize with Pajamas`);
+    await this.shot(`explorer-menu-${row}`);
+    await item.click();
+  }
+
+  /** Sets a vscode-checkbox of a webview to `checked`. */
+  async setCheckbox(frame, value, checked) {
+    const box = frame.locator(`vscode-checkbox[data-value="${value}"]`);
+    if ((await box.evaluate((b) => b.checked)) !== checked) await box.click();
   }
 }
