@@ -9,6 +9,7 @@
 // instead, and the extension builds the tools on first use. Everything is staged in .vsix-stage/
 // (dependencies copied from node_modules) and packed there by vsce.
 // Usage: node scripts/package-vsix.mjs [--target linux-x64] [--out <file.vsix>] [--no-tools]
+//        node scripts/package-vsix.mjs --tools-only   (build the portable tools into the cache, nothing else)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -96,6 +97,10 @@ function stageFiles(shipTools) {
 }
 
 function main() {
+  if (args.includes('--tools-only')) {
+    step(`portable tools in ${portableTools()}`);
+    return;
+  }
   const shipTools = !args.includes('--no-tools') && target === here;
   if (target !== here && !args.includes('--no-tools'))
     step(`${target} is not this machine (${here}): no prebuilt tools; they build on first use`);
@@ -103,7 +108,8 @@ function main() {
   run(process.execPath, ['esbuild.mjs', '--production']);
   stageFiles(shipTools);
   const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
-  run(vsce, ['package', '--target', target, '--out', out, '--allow-missing-repository', '--skip-license'], { cwd: stage });
+  // The README's screenshots are in the repository, not the VSIX: its relative links stay as they are.
+  run(vsce, ['package', '--target', target, '--out', out, '--allow-missing-repository', '--no-rewrite-relative-links'], { cwd: stage });
   const size = statSync(out).size;
   step(`${path.relative(process.cwd(), out)}: ${(size / 1024 / 1024).toFixed(1)} MiB`);
   if (!existsSync(out)) throw new Error('vsce wrote no file');

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export const WAIT_MS = 30_000;
 export const READY_MS = 60_000;
+/** Wide enough for the Pajamas view's descriptions (sizes, quality) in screenshots. */
+const SIDEBAR_WIDTH = 460;
 
 /** Monaco renders spaces as no-break spaces. */
 export const normalize = (s) => s.replace(/\u00a0/g, ' ');
@@ -102,6 +104,18 @@ export class Workbench {
     const view = this.page.locator('.pane-header[aria-label^="Models"]');
     if (!(await view.isVisible().catch(() => false))) await icon.click();
     await this.treeRow('Workspace models').waitFor({ timeout: WAIT_MS });
+    await this.widenSideBar(SIDEBAR_WIDTH);
+  }
+
+  /** Drags the side bar's edge until it is `width` pixels wide (descriptions are cut at the default 300). */
+  async widenSideBar(width) {
+    const box = await this.page.locator('.part.sidebar').boundingBox();
+    if (!box || box.width >= width - 5) return;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(box.x + box.width - 1, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
   }
 
   /** A row of the Pajamas view whose text contains `text`. */

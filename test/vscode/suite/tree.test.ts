@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PajamasTesting, TreeSnapshotNode } from '../../../src/extension/api';
+import { defaultOutputFolder } from '../../../src/extension/config';
 import { ggufArtifactFor, manifestWith } from '../../fixtures/manifest';
 import { activated, copiedModel, reportFigure, waitFor, workspaceRoot } from './helpers';
 
@@ -60,6 +61,8 @@ describe('Pajamas view', () => {
     assert.ok(cached, `the cache section lists ${JSON.stringify(cache.map((n) => n.label))}`);
     assert.equal(cached.contextValue, 'pajamas.hfModel');
     assert.match(cached.path ?? '', /models--pajamas--stories260K\/snapshots\/[0-9a-f]{40}$/);
+    // Quantizing it never writes into the cache: the outputs go to the workspace, named after the repo.
+    assert.equal(defaultOutputFolder(cached.path!), path.join(workspaceRoot(), 'stories260K-pajamas'));
   });
 
   it('shows an artifact folder that appears on disk, with its artifacts (file watchers)', async () => {
