@@ -6,6 +6,7 @@
  * per thousand in real weights) take the exact rounding table. Measured ~1.4 G elements/s on one
  * core, against ~0.35 G/s for the table alone.
  */
+import { InternalError } from '../errors';
 import type { GgmlTypeName } from '../formats/ggml-types';
 import {
   bf16BitsToF16Bits,
@@ -93,7 +94,7 @@ export function decodeToF32(src: Uint8Array, dtype: SafetensorsDtype, elements: 
       dst.set(new Float64Array(src.buffer, src.byteOffset, elements));
       return;
     default:
-      throw new Error(`cannot decode ${dtype}`);
+      throw new InternalError(`cannot decode ${dtype}`);
   }
 }
 
@@ -103,7 +104,7 @@ export function encodeFromF32(src: Float32Array, type: GgmlTypeName, dst: Uint8A
   if (type === 'F32') new Float32Array(dst.buffer, dst.byteOffset, n).set(src);
   else if (type === 'F16') f32ToF16Array(src, view16(dst, n));
   else if (type === 'BF16') f32ToBf16Array(src, view16(dst, n));
-  else throw new Error(`cannot encode ${type}`);
+  else throw new InternalError(`cannot encode ${type}`);
 }
 
 /**

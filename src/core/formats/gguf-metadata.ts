@@ -2,7 +2,7 @@
  * GGUF metadata values: decoding from the buffered header reader (with every length checked against
  * the limits and the bytes left in the file before anything is allocated), and typed getters.
  */
-import { FormatError } from '../errors';
+import { FormatError, InternalError } from '../errors';
 import type { BufferedFileReader } from './file-reader';
 import {
   GGUF_MAX_ARRAY_DEPTH,
@@ -95,7 +95,7 @@ function decodeScalar(buf: Buffer, at: number, type: GgufValueType): GgufScalar 
     case GgufValueType.FLOAT64:
       return buf.readDoubleLE(at);
     default:
-      throw new Error(`not a scalar type: ${type}`);
+      throw new InternalError(`not a scalar type: ${type}`);
   }
 }
 

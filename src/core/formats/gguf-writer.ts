@@ -5,7 +5,7 @@
  * insists on: tensor offsets are the running sum of the padded sizes in declared order. The file is
  * written under a temporary name and renamed by finish(), so an interrupted write leaves no .gguf.
  */
-import { FailureError, UsageError } from '../errors';
+import { InternalError } from '../errors';
 import { checkGgufKv, encodeGgufHeader } from './gguf-encode';
 import {
   GGUF_DEFAULT_ALIGNMENT,
@@ -54,7 +54,7 @@ export class GgufWriter {
   /** Sets a key (replacing an earlier value in place; new keys keep insertion order). */
   set(key: string, kv: GgufKv): this {
     this.assertDeclaring(`set metadata "${key}"`);
-    if (!key) throw new UsageError('GGUF metadata key must not be empty');
+    if (!key) throw new InternalError('GGUF metadata key must not be empty');
     checkGgufKv(key, kv);
     if (key === GGUF_KEY_ALIGNMENT) checkAlignment(kv);
     this.metadata.set(key, kv);
@@ -112,7 +112,7 @@ export class GgufWriter {
   addTensor(spec: GgufTensorSpec): this {
     this.assertDeclaring(`add tensor "${spec.name}"`);
     const bad = (message: string): never => {
-      throw new UsageError(`GGUF tensor "${spec.name}": ${message}`);
+      throw new InternalError(`GGUF tensor "${spec.name}": ${message}`);
     };
     if (!spec.name) bad('empty name');
     if (Buffer.byteLength(spec.name) > GGUF_MAX_TENSOR_NAME_BYTES)
@@ -178,19 +178,19 @@ export class GgufWriter {
   }
 
   private open(): TensorStream {
-    if (!this.stream) throw new FailureError(`${this.path}: writeHeader() must come before tensor data`, { path: this.path });
+    if (!this.stream) throw new InternalError(`${this.path}: writeHeader() must come before tensor data`, { path: this.path });
     return this.stream;
   }
 
   private assertDeclaring(what: string): void {
-    if (this.stream) throw new FailureError(`${this.path}: cannot ${what} after the header is written`, { path: this.path });
+    if (this.stream) throw new InternalError(`${this.path}: cannot ${what} after the header is written`, { path: this.path });
   }
 }
 
 function checkAlignment(kv: GgufKv): void {
   const a = kv.value;
   const ok = kv.type === GgufValueType.UINT32 && typeof a === 'number' && a > 0 && (a & (a - 1)) === 0 && a <= GGUF_MAX_ALIGNMENT;
-  if (!ok) throw new UsageError(`GGUF "${GGUF_KEY_ALIGNMENT}" must be a u32 power of two up to ${GGUF_MAX_ALIGNMENT}`);
+  if (!ok) throw new InternalError(`GGUF "${GGUF_KEY_ALIGNMENT}" must be a u32 power of two up to ${GGUF_MAX_ALIGNMENT}`);
 }
 
 export interface GgufTensorData extends GgufTensorSpec {

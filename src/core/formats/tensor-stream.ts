@@ -4,7 +4,7 @@
  * every tensor is complete. Any error (wrong order, wrong size, cancel, I/O) deletes the temporary
  * file and leaves the writer unusable, because a file with a hole can never be finished correctly.
  */
-import { CancelledError, FailureError } from '../errors';
+import { CancelledError, InternalError } from '../errors';
 import { AtomicFile } from '../fs/atomic';
 import { ByteSink, totalBytes } from './byte-sink';
 
@@ -131,14 +131,14 @@ export class TensorStream {
   }
 
   private fail(message: string): never {
-    throw new FailureError(`${this.file.finalPath}: ${message}`, { path: this.file.finalPath });
+    throw new InternalError(`${this.file.finalPath}: ${message}`, { path: this.file.finalPath });
   }
 
   /** Runs one operation; on any error, deletes the temporary file and poisons the writer. */
   private async guard(op: () => Promise<void>): Promise<void> {
     if (this.failed !== undefined) {
       const why = this.failed === 'finished' ? 'the file is already finished' : 'an earlier error or abort deleted the output';
-      throw new FailureError(`${this.file.finalPath}: writer is no longer usable: ${why}`, { path: this.file.finalPath });
+      throw new InternalError(`${this.file.finalPath}: writer is no longer usable: ${why}`, { path: this.file.finalPath });
     }
     try {
       if (this.opts.signal?.aborted) throw new CancelledError();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { throwIfCancelled } from '../errors';
+import { InternalError, throwIfCancelled } from '../errors';
 
 /** Suffix of every temporary output name. */
 export const TEMP_SUFFIX = '.partial';
@@ -160,7 +160,7 @@ export class AtomicFile {
 
   /** Closes the file and renames it to its final name. `sync` flushes it to disk first. */
   async commit(opts: { sync?: boolean } = {}): Promise<void> {
-    if (this.state !== 'open') throw new Error(`${this.finalPath}: output already ${this.state}`);
+    if (this.state !== 'open') throw new InternalError(`${this.finalPath}: output already ${this.state}`);
     this.state = 'committed';
     try {
       if (opts.sync) await this.handle.sync();
