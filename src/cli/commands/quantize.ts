@@ -2,6 +2,8 @@
  * `pajamas quantize <model>`: the whole pipeline, ending in manifest.json (which `--json` prints).
  */
 import { UsageError } from '../../core/errors';
+import { DEFAULT_EVAL_CTX } from '../../core/quality/evaluate';
+import { DEFAULT_GATE_THRESHOLD_PCT } from '../../core/quality/gate';
 import { quantizeModel } from '../../core/pipeline/quantize';
 import { OUTPUT_FORMATS, parseImatrixMode, type OutputFormat } from '../../core/pipeline/options';
 import { formatBytes } from '../../core/units';
@@ -30,13 +32,17 @@ const options = {
   'mlx-group-size': { type: 'number', value: '<n>', description: 'MLX group size (default 64)' },
   'eval-text': { type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
   eval: { type: 'boolean', default: true, description: 'evaluate perplexity and KL divergence against F16 (--no-eval to skip)' },
-  ctx: { type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
+  ctx: { type: 'number', value: '<n>', description: `evaluation context size (default ${DEFAULT_EVAL_CTX})` },
   gate: {
     type: 'boolean',
     default: true,
     description: 'fail (exit 5) when perplexity rises more than the threshold (--no-gate to report only)',
   },
-  'gate-threshold': { type: 'number', value: '<pct>', description: 'allowed perplexity rise over F16 in percent (default 5)' },
+  'gate-threshold': {
+    type: 'number',
+    value: '<pct>',
+    description: `allowed perplexity rise over F16 in percent (default ${DEFAULT_GATE_THRESHOLD_PCT})`,
+  },
   'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
   json: { type: 'boolean', description: 'print the manifest as one JSON document' },
 } as const;

@@ -12,7 +12,7 @@ import { GgufWriter } from '../formats/gguf-writer';
 import { openSafetensorsModel } from '../formats/safetensors';
 import { readConfigJson, type HfConfig } from '../hf/config';
 import { hasTokenizer, loadGgufVocab } from '../hf/tokenizer';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { archSpecFor } from './arch-specs';
 import { Hparams } from './hparams';
 import { GgufOutput } from './gguf-output';
@@ -53,7 +53,7 @@ const PROGRESS_INTERVAL_MS = 250;
 
 export async function convertToGguf(input: string, options: ConvertOptions, job: JobOptions = {}): Promise<ConvertResult> {
   const started = Date.now();
-  const log = job.log ?? (() => {});
+  const log = job.log ?? noLog;
   const outType = options.outType ?? 'f16';
   const dir = path.resolve(input);
   const configPath = path.join(dir, 'config.json');

@@ -14,7 +14,8 @@ import { InternalError, throwIfCancelled } from '../errors';
 /** Suffix of every temporary output name. */
 export const TEMP_SUFFIX = '.partial';
 
-const TEMP_NAME = /^\..+\.\d+-[0-9a-f]{8}\.partial$/;
+/** `.<name>.<pid>-<8 hex>.partial`; group 1 is the writer's pid. */
+const TEMP_NAME = /^\..+\.(\d+)-[0-9a-f]{8}\.partial$/;
 
 /**
  * A temporary path next to `finalPath`: `.<name>.<pid>-<random>.partial`. Hidden (leading dot) so
@@ -38,15 +39,16 @@ export function isTempPath(p: string): boolean {
 export async function removeStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    const pid = isTempPath(name) ? Number(/\.(\d+)-[0-9a-f]{8}\.partial$/.exec(name)![1]) : null;
-    if (pid === null || processAlive(pid)) continue;
+    const match = TEMP_NAME.exec(name);
+    if (!match || isProcessAlive(Number(match[1]))) continue;
     await fsp.rm(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (EPERM: it does, under another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { UsageError } from '../errors';
 import { validateMlxOptions } from '../plan/mlx-policy';
+import { DEFAULT_EVAL_CTX, MIN_EVAL_CTX } from '../quality/evaluate';
+import { DEFAULT_GATE_THRESHOLD_PCT } from '../quality/gate';
 import { PLAN_STRATEGIES, PLAN_TARGETS, type MlxQuant, type PlanStrategy, type PlanTarget } from '../plan/types';
 
 export const OUTPUT_FORMATS = ['gguf', 'mlx'] as const;
@@ -49,8 +51,6 @@ export interface QuantizeSettings {
 
 export const DEFAULT_TARGETS: PlanTarget[] = ['Q4_K_M'];
 export const DEFAULT_FORMATS: OutputFormat[] = ['gguf', 'mlx'];
-export const DEFAULT_CONTEXT = 512;
-export const DEFAULT_GATE_PCT = 5;
 
 export function resolveSettings(request: QuantizeRequest, modelName: string): QuantizeSettings {
   const targets = unique(request.targets ?? DEFAULT_TARGETS);
@@ -61,10 +61,10 @@ export function resolveSettings(request: QuantizeRequest, modelName: string): Qu
     throw new UsageError(`--strategy takes ${PLAN_STRATEGIES.join(', ')}`);
   if (!formats.length || formats.some((f) => !OUTPUT_FORMATS.includes(f)))
     throw new UsageError(`--formats takes ${OUTPUT_FORMATS.join(', ')}`);
-  const contextSize = request.contextSize ?? DEFAULT_CONTEXT;
-  if (!Number.isInteger(contextSize) || contextSize < 16)
-    throw new UsageError(`--ctx must be an integer of at least 16, got ${contextSize}`);
-  const gateThresholdPct = request.gateThresholdPct ?? DEFAULT_GATE_PCT;
+  const contextSize = request.contextSize ?? DEFAULT_EVAL_CTX;
+  if (!Number.isInteger(contextSize) || contextSize < MIN_EVAL_CTX)
+    throw new UsageError(`--ctx must be an integer of at least ${MIN_EVAL_CTX}, got ${contextSize}`);
+  const gateThresholdPct = request.gateThresholdPct ?? DEFAULT_GATE_THRESHOLD_PCT;
   if (!(gateThresholdPct >= 0)) throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${gateThresholdPct}`);
   return {
     model: request.model,

@@ -10,7 +10,7 @@ import { nodeLlamaCppVersion, packageVersion } from '../assets';
 import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, type GgufArtifact, type Manifest } from '../manifest/types';
 import { checkFile } from '../manifest/verify';
@@ -55,7 +55,7 @@ interface Run {
 
 export async function quantizeModel(request: QuantizeRequest, opts: JobOptions = {}): Promise<QuantizeResult> {
   const started = performance.now();
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   const checked = await checkRequest(request, opts);
   const { run, intermediate } = await openRun(checked, opts);
   const { settings, state } = run;
@@ -92,7 +92,7 @@ interface CheckedRequest {
 
 /** Everything that can be wrong with the request, found before any heavy work. */
 async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise<CheckedRequest> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   const model = await resolveModelSource(request.model);
   const settings = resolveSettings(request, model.name);
   if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
@@ -128,7 +128,7 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
  * on a worker thread while the converter writes the intermediate.
  */
 async function openRun(c: CheckedRequest, opts: JobOptions): Promise<{ run: Run; intermediate: Intermediate }> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   for (const name of await removeStaleTemps(c.settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
   const manifestPath = path.join(c.settings.outDir, MANIFEST_FILE);
   const previous = await readPreviousManifest(manifestPath, log);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FailureError, UnsupportedError, throwIfCancelled } from '../errors';
 import { writeDirectoryAtomically } from '../fs/atomic';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { llamaCacheRoot } from '../llamacpp/cache';
 import { spawnCollect, type ProcessOutcome } from '../llamacpp/process';
 import { findPython, type PythonInfo } from './find';
@@ -97,7 +97,7 @@ export async function ensureMlxVenv(opts: EnsureMlxVenvOptions): Promise<MlxVenv
   if (!support.supported && !opts.force) throw new UnsupportedError(support.message, { platform: support.platform, alternative: 'gguf' });
   const existing = await readMlxVenv(opts.storageDir);
   if (existing && !opts.reinstall && existing.record.requirement === requirement) return existing;
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   if (!support.supported) log(`warning: ${support.message}`);
   const base = await findPython({ python: opts.python, env: opts.env, signal: opts.signal });
   log(`Python ${base.version} (${base.executable}) -> ${path.join(opts.storageDir, VENV_DIR_NAME)}`);

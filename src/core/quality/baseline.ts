@@ -11,7 +11,7 @@ import { FailureError, UsageError, throwIfCancelled } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { sha256File } from '../fs/hash';
 import type { LlamaTools } from '../llamacpp';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { formatBytes } from '../units';
 import { type KldBaseEntry, type KldBaseRequest, baselineIdentity, computeKldBase, findKldBase } from './kld-cache';
 import { availableChunks, planBaseChunks } from './kld-cap';
@@ -71,7 +71,7 @@ export async function prepareBaseline(spec: BaselineSpec, c: BaselineContext, jo
 }
 
 async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, state: { rebuilt: boolean }): Promise<PreparedBaseline> {
-  const log = job.log ?? (() => {});
+  const log = job.log ?? noLog;
   const toolOpts = { ...job, tools: c.tools, threads: c.threads };
   const rebuiltId = !spec.exists && c.referenceGguf === null ? await rebuildBaseline(spec, c.statfs, job, state) : null;
   const tokenizerModel = spec.exists || state.rebuilt ? spec.path : c.referenceGguf!;

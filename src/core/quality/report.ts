@@ -3,6 +3,7 @@
  * `{"baseline": null | {"path", "ppl"}, "artifacts": [{"path", "ppl", "kldMean", "kldP99", "top1",
  * "gate"}]}`, with more fields beside those (the contract allows extras, never fewer).
  */
+import type { ArtifactSummary } from '../manifest/types';
 import { formatBytes } from '../units';
 import type { EvaluationReport } from './evaluate';
 
@@ -13,22 +14,14 @@ export interface EvaluationJson {
   chunks: number;
   availableChunks: number;
   capReason: string | null;
-  artifacts: {
-    id: string;
-    path: string;
-    format: string;
-    strategy: string | null;
-    imatrix: boolean | null;
-    target: string | null;
-    sizeBytes: number;
-    bpw: number | null;
+  artifacts: (ArtifactSummary & {
     ppl: number;
     pplRatio: number | null;
     kldMean: number | null;
     kldP99: number | null;
     top1: number | null;
     gate: { thresholdPct: number; passed: boolean } | null;
-  }[];
+  })[];
   gate: { enforced: boolean; thresholdPct: number; failed: string[] };
 }
 

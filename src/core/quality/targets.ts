@@ -9,20 +9,10 @@ import path from 'node:path';
 import { FormatError, UsageError } from '../errors';
 import { type GgufFile, readGgufHeader } from '../formats/gguf';
 import { manifestRelative, readManifest } from '../manifest/io';
-import type { Manifest } from '../manifest/types';
+import type { ArtifactSummary, Manifest } from '../manifest/types';
 
-export interface EvalTarget {
-  /** The artifact's id in the manifest, or the file name without .gguf. */
-  id: string;
-  /** Absolute path: a .gguf file, or an MLX folder. */
-  path: string;
-  format: 'gguf' | 'mlx';
-  strategy: string | null;
-  imatrix: boolean | null;
-  target: string | null;
-  sizeBytes: number;
-  bpw: number | null;
-}
+/** An artifact to evaluate; its id is the manifest's, or the file name without .gguf. */
+export type EvalTarget = ArtifactSummary;
 
 export interface BaselineSpec {
   /** Absolute path of the F16 (or F32/BF16) GGUF. */
