@@ -8,6 +8,7 @@ import { formatOptions } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
 import { EXIT, exitCodeFor } from './exit-codes';
+import { describeError } from './hints';
 import { createCliIo } from './io';
 
 const VERSION = '0.1.0';
@@ -71,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     const e = asPajamasError(error);
-    io.log(`pajamas ${name}: ${e.message}`);
+    const [message, ...hints] = describeError(e, command, COMMANDS);
+    io.log(`pajamas ${name}: ${message}`);
+    for (const line of hints) io.log(line);
     if (e.code === 'usage') io.log(`run "pajamas ${name} --help" for its usage`);
     if (process.env.PAJAMAS_DEBUG && e.stack) io.log(e.stack);
     return exitCodeFor(e.code);

@@ -56,7 +56,11 @@ export type Remedy = { readonly option: OptionKey; readonly value?: string | num
 
 /** A malformed file: names the file and, where known, the byte offset or tensor. */
 export class FormatError extends PajamasError {
-  constructor(message: string, data: { path?: string; offset?: number; tensor?: string } = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    data: { path?: string; offset?: number; tensor?: string; remedies?: readonly Remedy[] } = {},
+    options?: { cause?: unknown },
+  ) {
     super('format', describeLocation(message, data), data, options);
   }
 }

@@ -18,6 +18,7 @@ const options = {
     description: `type of the weight matrices: ${Object.keys(OUT_TYPES).join(', ')} (norms, biases, routers stay f32)`,
   },
   'pre-tokenizer': {
+    option: 'preTokenizer',
     type: 'string',
     value: '<name>',
     description: 'llama.cpp pre-tokenizer name for a BPE tokenizer.json whose family is not recognised (e.g. llama-bpe, qwen2, gpt-4o)',

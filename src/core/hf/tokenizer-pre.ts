@@ -10,7 +10,7 @@
  * Several llama.cpp names share one behaviour (llama-bpe, dbrx, smaug-bpe...); any of them tokenizes
  * identically, so the most common name is used.
  */
-import { UnsupportedError } from '../errors';
+import { type Remedy, UnsupportedError } from '../errors';
 import { isObject, type HfTokenizerJson, type JsonObject } from './tokenizer-json';
 
 // Regexes exactly as they appear in tokenizer.json files of each family.
@@ -81,8 +81,8 @@ export function identifyPreTokenizer(tokenizer: HfTokenizerJson, override?: stri
   throw new UnsupportedError(
     `tokenizer.json has a BPE pre-tokenizer that Llama-Pajamas does not recognise (${describeSteps(steps, tokenizer.pre_tokenizer)}), ` +
       `so the GGUF's tokenizer.ggml.pre cannot be chosen safely. Recognised: ${knownPreTokenizers().join('; ')}. ` +
-      'If you know the family, pass its llama.cpp name explicitly (pajamas convert --pre-tokenizer NAME).',
-    { preTokenizer: tokenizer.pre_tokenizer },
+      'If you know the family, name its llama.cpp pre-tokenizer explicitly.',
+    { preTokenizer: tokenizer.pre_tokenizer, remedies: [{ option: 'preTokenizer' }] satisfies Remedy[] },
   );
 }
 

@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FailureError, ToolError, throwIfCancelled } from '../errors';
+import { FailureError, type Remedy, ToolError, throwIfCancelled } from '../errors';
 import { removeStaleTemps, writeDirectoryAtomically } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import {
@@ -74,8 +74,8 @@ export function checkBuildPrerequisites(env: Env = process.env, platform: NodeJS
   if (missing.length || !git || !cmake || !cxx) {
     throw new FailureError(
       `building the llama.cpp tools needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed; ` +
-        `${installHint(platform)}. Or point --llama-bin-dir / PAJAMAS_LLAMA_BIN_DIR at existing llama.cpp binaries.`,
-      { missing },
+        `${installHint(platform)}. Or use existing llama.cpp binaries (PAJAMAS_LLAMA_BIN_DIR names their folder).`,
+      { missing, remedies: [{ option: 'llamaBinDir' }] satisfies Remedy[] },
     );
   }
   return { git, cmake, cxx, generator: ninja ? 'Ninja' : 'Unix Makefiles' };

@@ -7,7 +7,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
-import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
+import { OptionError, QualityGateError, type Remedy, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import { type JobOptions, noLog } from '../job';
@@ -72,7 +72,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   if (intermediate.owned && !settings.keepIntermediate) {
     await rm(intermediate.path, { force: true });
     state.manifest.baseline!.kept = false;
-    log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
+    log('deleted the F16 intermediate (the keep-intermediate option keeps it)');
   }
   await state.save();
   run.timings.totalMs = elapsedMs(started);
@@ -183,7 +183,8 @@ async function evaluateArtifacts(run: Run, text: EvalText): Promise<QualityGateE
 function checkMlxSupport(settings: QuantizeSettings, loaded: ModelTensors, explicit: boolean, log: (line: string) => void): void {
   if (!settings.formats.includes('mlx') || isMlxSupportedModelType(loaded.arch.modelType)) return;
   const why = `MLX output does not support ${loaded.arch.modelType} yet (supported: ${MLX_SUPPORTED_MODEL_TYPES.join(', ')})`;
-  if (explicit) throw new UnsupportedError(`${why}; use --formats gguf`);
+  if (explicit)
+    throw new UnsupportedError(`${why}; ask for GGUF only`, { remedies: [{ option: 'formats', value: 'gguf' }] satisfies Remedy[] });
   log(`${why}; writing GGUF only`);
   settings.formats = settings.formats.filter((f) => f !== 'mlx');
 }
@@ -292,7 +293,7 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
 /** A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text. */
 async function userImatrix(run: Run, file: string): Promise<Calibration> {
   const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) throw new UsageError(`--imatrix ${file}: no such file`);
+  if (!info?.isFile()) throw new OptionError('imatrix', file, 'auto, off or an existing importance-matrix file');
   const sha256 = await sha256File(file, run.opts);
   const record: Calibration = {
     text: { name: `user-provided imatrix ${path.basename(file)}`, sha256 },

@@ -204,7 +204,7 @@ function tail(out: ProcessOutcome): string {
 function venvError(base: PythonInfo, out: ProcessOutcome): FailureError {
   const text = `${out.stdout}\n${out.stderr}`;
   const hint = /ensurepip|No module named venv/.test(text)
-    ? " Python's venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with --python."
+    ? " Python's venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with PAJAMAS_PYTHON."
     : '';
   return new FailureError(`"${base.command} -m venv" failed (exit ${out.exitCode ?? out.signal}).${hint}\n${tail(out)}`, {
     python: base.executable,

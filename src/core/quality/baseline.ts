@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { convertToGguf } from '../convert';
-import { FailureError, UsageError, throwIfCancelled } from '../errors';
+import { FailureError, type Remedy, UsageError, throwIfCancelled } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { sha256File } from '../fs/hash';
 import type { LlamaTools } from '../llamacpp';
@@ -133,7 +133,8 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   if (!spec.rebuildFrom) {
     throw new UsageError(
       `the F16 baseline ${spec.path} was deleted after quantizing and the model's source is not available to rebuild it: ` +
-        'pass an F16 GGUF of the same model with --baseline, or quantize again with --keep-intermediate',
+        'name an F16 GGUF of the same model as the baseline, or quantize again keeping the F16 intermediate',
+      { remedies: [{ option: 'baseline' }, { option: 'keepIntermediate', value: true }] satisfies Remedy[] },
     );
   }
   const need = spec.recorded?.sizeBytes ?? 0;
@@ -141,7 +142,9 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   const free = await freeBytes(statfs, dir);
   if (need && free < need + REBUILD_DISK_RESERVE_BYTES) {
     throw new FailureError(
-      `rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: free some space or pass --baseline`,
+      `rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: ` +
+        'free some space or name an F16 GGUF of the model as the baseline',
+      { remedies: [{ option: 'baseline' }] satisfies Remedy[] },
     );
   }
   job.log?.(`the F16 baseline ${spec.path} was deleted after quantizing (kept: false); rebuilding it from ${spec.rebuildFrom}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { FailureError, ToolError } from '../../../src/core/errors';
+import { FailureError, ToolError, remediesOf } from '../../../src/core/errors';
 import type { Progress } from '../../../src/core/job';
 import { buildJobs, checkBuildPrerequisites, findExecutable } from '../../../src/core/llamacpp/build';
 import { MARKER_FILE, buildFlavour, cacheLayout } from '../../../src/core/llamacpp/cache';
@@ -130,7 +130,10 @@ test('an interrupted build is reported as incomplete, then redone; the marker co
   assert.ok(!before.available && /^not built/.test(before.reason));
   await assert.rejects(
     ensureLlamaTools({ ...opts(w), build: 'never' }),
-    (e: unknown) => e instanceof FailureError && /npm run build:llama/.test(e.message),
+    (e: unknown) =>
+      e instanceof FailureError &&
+      /not built .*build them first/.test(e.message) &&
+      remediesOf(e).some((r) => 'action' in r && r.action === 'buildLlamaTools'),
   );
 
   process.env.FAKE_FAIL_BUILD = '1';
