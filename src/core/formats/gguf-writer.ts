@@ -4,6 +4,8 @@
  * alignment; nothing but the header is ever held in memory. The layout is the one llama.cpp's loader
  * insists on: tensor offsets are the running sum of the padded sizes in declared order. The file is
  * written under a temporary name and renamed by finish(), so an interrupted write leaves no .gguf.
+ * The bytes go through a pluggable sink (TensorStream): buffered by default, staged with O_DIRECT
+ * for the converter's multi-GB files.
  */
 import { InternalError } from '../errors';
 import { checkGgufKv, encodeGgufHeader } from './gguf-encode';
@@ -18,6 +20,7 @@ import {
 } from './gguf-constants';
 import type { GgufArray, GgufKv, GgufScalar, GgufTensorInfo } from './gguf-types';
 import { ggmlType, isGgmlTypeName, tensorBytes, type GgmlTypeName } from './ggml-types';
+import type { SinkFactory } from './byte-sink';
 import { TensorStream, type WrittenFile } from './tensor-stream';
 
 export interface GgufTensorSpec {
@@ -31,6 +34,10 @@ export interface GgufWriterOptions {
   /** Data alignment; anything but 32 is recorded as general.alignment. */
   alignment?: number;
   signal?: AbortSignal;
+  /** Where the bytes go (default: buffered writes to a temporary file). */
+  sink?: SinkFactory;
+  /** Computes the file's sha256 while writing (finish() returns it). */
+  sha256?: boolean;
 }
 
 /** Builds an array value, e.g. an element of an array of arrays. */
@@ -149,7 +156,8 @@ export class GgufWriter {
     this.assertDeclaring('write the header');
     const infos = this.tensorInfos();
     const header = encodeGgufHeader(this.metadata, infos);
-    this.stream = await TensorStream.open(this.path, header, infos, { alignment: this.alignment, signal: this.opts.signal });
+    const { signal, sink, sha256 } = this.opts;
+    this.stream = await TensorStream.open(this.path, header, infos, { alignment: this.alignment, signal, sink, sha256 });
   }
 
   /** The tensor whose data comes next; undefined once all are written. */
@@ -165,6 +173,21 @@ export class GgufWriter {
   /** Appends a piece of the current tensor, for tensors produced in chunks (e.g. row blocks). */
   async writeTensorPart(name: string, chunk: ArrayBufferView): Promise<void> {
     await this.open().writePart(name, chunk);
+  }
+
+  /** The most bytes reserveTensorPart() hands out at once (0: the sink has no buffers of its own). */
+  get maxReserve(): number {
+    return this.stream?.maxReserve ?? 0;
+  }
+
+  /** Room for the next `n` bytes of tensor `name` in the sink's own buffer (zero-copy producers)... */
+  async reserveTensorPart(name: string, n: number): Promise<Uint8Array> {
+    return this.open().reserve(name, n);
+  }
+
+  /** ...appended as part of the tensor once written there. */
+  async commitTensorPart(name: string, n: number): Promise<void> {
+    await this.open().commit(name, n);
   }
 
   /** Checks every tensor was written, then renames the file into place. */
