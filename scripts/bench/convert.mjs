@@ -62,7 +62,8 @@ function bench(dir, files, label) {
     const that = other ?? otherAfter;
     if (that) pairs.push(c.seconds / that.seconds);
     log(
-      `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ${c.rssMb.toFixed(0)} MB` +
+      `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ` +
+        `${c.rssMb.toFixed(0)} MB` +
         (that ? `; --compare convert ${that.seconds.toFixed(2)} s (this/that ${pairs.at(-1).toFixed(3)})` : ''),
     );
   }
@@ -100,14 +101,17 @@ try {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     log(
-      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
+      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ` +
+        `${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
     );
     if (compare)
       log(
-        `this converter / ${compare}'s, median of interleaved pairs: large ${largeResult.vsCompare.toFixed(3)}, small ${smallResult.vsCompare.toFixed(3)}`,
+        `this converter / ${compare}'s, median of interleaved pairs: large ${largeResult.vsCompare.toFixed(3)}, small ` +
+          `${smallResult.vsCompare.toFixed(3)}`,
       );
     log(
-      `peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`,
+      `peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ` +
+        `${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`,
     );
   }
 } finally {

@@ -46,7 +46,8 @@ export function formatEvaluation(report: EvaluationReport): string {
     ]);
   }
   const notes = [
-    `text: ${report.text.name} (sha256 ${report.text.sha256.slice(0, 12)}), context ${report.ctx}, ${report.chunks} of ${report.availableChunks} chunk(s)`,
+    `text: ${report.text.name} (sha256 ${report.text.sha256.slice(0, 12)}), context ${report.ctx}, ${report.chunks} of ` +
+      `${report.availableChunks} chunk(s)`,
   ];
   if (report.capReason) notes.push(`note: ${report.capReason}`);
   if (!report.baseline) notes.push('no F16 baseline: KL divergence, top-1 and the gate need one (--baseline <f16.gguf>)');

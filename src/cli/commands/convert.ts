@@ -46,7 +46,8 @@ export const convertCommand: Command = {
       io.json(result);
     } else {
       io.out(
-        `wrote ${result.outPath}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.bytes)} (${result.outType}) in ${result.seconds.toFixed(1)} s\n` +
+        `wrote ${result.outPath}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.bytes)} ` +
+          `(${result.outType}) in ${result.seconds.toFixed(1)} s\n` +
           `vocabulary: ${result.vocabulary}`,
       );
     }

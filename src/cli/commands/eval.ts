@@ -51,7 +51,8 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'Measure perplexity, KL divergence and top-1 agreement against F16; gate on perplexity',
   usage:
-    '<manifest.json|folder|file.gguf> [--baseline <f16.gguf>] [--text <file>] [--ctx N] [--chunks N] [--gate-threshold P] [--no-gate] [--json]',
+    '<manifest.json|folder|file.gguf> [--baseline <f16.gguf>] [--text <file>] [--ctx N] [--chunks N] [--gate-threshold P] [--no-gate] ' +
+    '[--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);

@@ -66,7 +66,8 @@ export const planCommand: Command = {
     } else {
       io.out(formatPlan(planned.plan));
       io.out(
-        `\nRecommended: ${recommendation.ggufMethod} (${recommendation.why}); tensors listed from ${planned.origin === 'weights' ? 'the safetensors headers' : planned.origin === 'gguf' ? 'the GGUF file' : 'the config'}`,
+        `\nRecommended: ${recommendation.ggufMethod} (${recommendation.why}); tensors listed from ` +
+          `${planned.origin === 'weights' ? 'the safetensors headers' : planned.origin === 'gguf' ? 'the GGUF file' : 'the config'}`,
       );
     }
     return 0;

@@ -177,7 +177,8 @@ function configWarnings(plan: TensorPlan): string[] {
   const norm = h.bool('norm_topk_prob');
   if (plan.spec.ggufArch === 'qwen3moe' && norm === false) {
     out.push(
-      "norm_topk_prob is false, but llama.cpp's qwen3moe always renormalises the top-k expert weights; outputs will differ from transformers",
+      "norm_topk_prob is false, but llama.cpp's qwen3moe always renormalises the top-k expert weights; outputs will differ from " +
+        'transformers',
     );
   }
   if (plan.spec.ggufArch === 'qwen2moe' && norm === true) {
@@ -193,7 +194,8 @@ function configWarnings(plan: TensorPlan): string[] {
     const used = is27b ? h.hiddenSize / h.numHeads : h.headDim;
     if (scalar !== used)
       out.push(
-        `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`,
+        `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will ` +
+          `differ from transformers`,
       );
   }
   return out;

@@ -118,7 +118,8 @@ async function readArray(r: BufferedFileReader, what: string, depth: number): Pr
   const count = await readCount(r, `length of array ${what}`, GGUF_MAX_ARRAY_LENGTH, 'GGUF_MAX_ARRAY_LENGTH');
   if (count * minElementBytes(itemType) > r.remainingInFile) {
     throw new FormatError(
-      `array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the file hold`,
+      `array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the ` +
+        `file hold`,
       {
         path: r.path,
         offset: countOffset,

@@ -66,7 +66,8 @@ export async function loadGgufVocab(dir: string, opts: VocabOptions): Promise<Gg
   }
   if (!spm && !tokenizerJson) {
     throw new FormatError(
-      'no tokenizer found: the model folder needs tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face tokenizers); copy them from the original model repository',
+      'no tokenizer found: the model folder needs tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face tokenizers); copy ' +
+        'them from the original model repository',
       { path: dir },
     );
   }
@@ -124,7 +125,8 @@ function vocabFromTokenizerJson(tj: HfTokenizerJson, opts: VocabOptions, log: (l
   const decoder = tj.decoder?.type;
   if (decoder !== 'ByteLevel') {
     throw new UnsupportedError(
-      `tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family is not supported`,
+      `tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family ` +
+        `is not supported`,
     );
   }
   const pre = identifyPreTokenizer(tj, opts.preTokenizer);

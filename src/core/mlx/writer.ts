@@ -111,7 +111,8 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
   const block = quantizationBlock(policy.defaults, new Map(decisions.map((d) => [d.modulePath, d.quant ?? false])));
   const outConfig = mlxConfig({ ...config, tie_word_embeddings: tied }, block);
   log(
-    `MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized (${policy.description}), ${dtype}, ${shards.length} file(s)`,
+    `MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized ` +
+      `(${policy.description}), ${dtype}, ${shards.length} file(s)`,
   );
 
   const target = path.resolve(outDir);

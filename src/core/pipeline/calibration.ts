@@ -38,7 +38,8 @@ export async function loadCalibrationText(file: string | null): Promise<Calibrat
 export function assertDistinctTexts(calibration: TextRef, evaluation: TextRef): void {
   if (calibration.sha256 === evaluation.sha256) {
     throw new UsageError(
-      `the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text flatters itself: use different texts`,
+      `the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text ` +
+        `flatters itself: use different texts`,
     );
   }
 }

@@ -29,7 +29,8 @@ export async function checkFreeSpace(dir: string, needs: readonly DiskNeed[], fr
     .map((d) => `${d.what} ${formatBytes(d.bytes)}`)
     .join(', ');
   throw new FailureError(
-    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% headroom), ${formatBytes(available)} free; free some space or choose another output folder`,
+    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% ` +
+      `headroom), ${formatBytes(available)} free; free some space or choose another output folder`,
     { dir, required, available, remedies: [{ option: 'outDir' }] satisfies Remedy[] },
   );
 }

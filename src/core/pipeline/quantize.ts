@@ -278,7 +278,8 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
   run.timings.tools.push({ step: 'llama-imatrix', ms: result.toolMs });
   for (const gap of result.coverage?.underCovered ?? []) {
     opts.log?.(
-      `warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`,
+      `warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} ` +
+        `round(s)`,
     );
   }
   const record: Calibration = {

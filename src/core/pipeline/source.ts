@@ -46,7 +46,8 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !isUnquantizedType(t.type));
   if (quantized.length) {
     throw new UnsupportedError(
-      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from the original model folder`,
+      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from ` +
+        `the original model folder`,
     );
   }
   return { kind: 'gguf', path: abs, name: path.basename(abs, path.extname(abs)).replace(/[-_.](f16|bf16|f32)$/i, '') };

@@ -122,7 +122,8 @@ async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, 
     if (again) return done(again, plan.chunks, plan.capReason);
   }
   log(
-    `computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ${c.cacheDir}`,
+    `computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ` +
+      `${c.cacheDir}`,
   );
   const entry = await computeKldBase(c.cacheDir, request(plan.chunks), spec.path, c.text.path, toolOpts);
   return done(entry, plan.chunks, plan.capReason);
@@ -153,7 +154,8 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   const sha = await sha256File(spec.path, { ...job, step: 'hash baseline' });
   if (spec.recorded?.sha256 && sha !== spec.recorded.sha256) {
     job.log?.(
-      `the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter changed since quantizing`,
+      `the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter ` +
+        `changed since quantizing`,
     );
   }
   return `sha256:${sha}`;

@@ -185,7 +185,8 @@ async function plainScope(
 ): Promise<{ chunks: number; available: number; capReason: null }> {
   if (!referenceGguf)
     throw new UsageError(
-      'nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; name an F16 GGUF of the model as the baseline',
+      'nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; name an F16 GGUF of the ' +
+        'model as the baseline',
       { remedies: [{ option: 'baseline' }] satisfies Remedy[] },
     );
   const tokens = await countTokens(referenceGguf, s.text.path, job);
@@ -229,7 +230,8 @@ async function measure(
     const nVocab = ggufVocabSize(await readGgufHeader(gguf));
     if (nVocab !== prepared.nVocab) {
       throw new FormatError(
-        `${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same model`,
+        `${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same ` +
+          `model`,
         { path: t.path },
       );
     }

@@ -65,8 +65,10 @@ export function planBaseChunks(input: BaseChunkInput): BaseChunkPlan {
   const chunks = Math.min(wanted, fitting);
   if (chunks < 1) {
     throw new FailureError(
-      `not enough disk for KL divergence: one chunk of ${input.ctx} tokens over a ${input.nVocab}-token vocabulary needs ${formatBytes(perChunk)}, ` +
-        `and ${formatBytes(input.freeBytes)} is free at ${input.dir} (${formatBytes(KLD_DISK_RESERVE_BYTES)} is kept free, at most ${KLD_DISK_SHARE * 100}% of the rest is used, ` +
+      `not enough disk for KL divergence: one chunk of ${input.ctx} tokens over a ${input.nVocab}-token vocabulary needs ` +
+        `${formatBytes(perChunk)}, ` +
+        `and ${formatBytes(input.freeBytes)} is free at ${input.dir} (${formatBytes(KLD_DISK_RESERVE_BYTES)} is kept free, at most ` +
+        `${KLD_DISK_SHARE * 100}% of the rest is used, ` +
         `limit ${formatBytes(limit)}): free some space, point PAJAMAS_CACHE_DIR elsewhere, or use a smaller context`,
       { freeBytes: input.freeBytes, perChunkBytes: perChunk, remedies: [{ option: 'contextSize' }] satisfies Remedy[] },
     );
@@ -76,7 +78,8 @@ export function planBaseChunks(input: BaseChunkInput): BaseChunkPlan {
     const by =
       diskBudget < limit ? `${formatBytes(input.freeBytes)} free at ${input.dir}` : `the ${formatBytes(limit)} limit on a base file`;
     capReason =
-      `the KL-divergence base for all ${wanted} chunks would take ${formatBytes(kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: wanted }))}; ` +
+      `the KL-divergence base for all ${wanted} chunks would take ` +
+      `${formatBytes(kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: wanted }))}; ` +
       `with ${by}, only the first ${chunks} chunks (${chunks * input.ctx} tokens) are evaluated`;
   }
   return {

@@ -52,7 +52,7 @@ async function mlxEntry(dir: string, mlxDir: string, bits: 4, groupSize: 32, bpw
   };
 }
 
-test('a deleted F16 baseline is rebuilt from the source, used, deleted again, then served from the cache; MLX is measured too', async (t) => {
+test('a deleted F16 baseline is rebuilt from the source, used, deleted again, then cached; MLX is measured too', async (t) => {
   const assets = await qualityAssets(t);
   const hfDir = sharedAsset(t, 'models/stories260K-hf');
   if (!assets || !hfDir) return;

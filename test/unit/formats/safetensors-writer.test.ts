@@ -22,7 +22,8 @@ describe('encodeSafetensorsHeader', () => {
     assert.equal((8 + length) % 8, 0);
     const text = header.subarray(8).toString('utf8');
     const json =
-      '{"__metadata__":{"a":"1","b":"2","format":"mlx"},"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
+      '{"__metadata__":{"a":"1","b":"2","format":"mlx"},' +
+      '"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
     assert.equal(text.trimEnd(), json);
     assert.match(text.slice(json.length), /^ *$/);
   });

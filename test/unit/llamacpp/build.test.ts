@@ -30,12 +30,16 @@ echo "cmake $*" >> "$FAKE_LOG"
 if [ "$1" = "--build" ]; then
   build="$2"
   echo "[1/3] Building CXX object src/CMakeFiles/llama.dir/llama-quant.cpp.o"
-  if [ -n "$FAKE_FAIL_BUILD" ]; then echo "llama-quant.cpp:1:1: error: boom"; echo "ninja: build stopped: subcommand failed." >&2; exit 1; fi
+  if [ -n "$FAKE_FAIL_BUILD" ]; then
+    echo "llama-quant.cpp:1:1: error: boom"; echo "ninja: build stopped: subcommand failed." >&2; exit 1
+  fi
   sleep "\${FAKE_BUILD_SLEEP:-0}"
   echo "[2/3] Linking CXX static library src/libllama.a"
   mkdir -p "$build/bin"
   seen=; for a in "$@"; do
-    if [ -n "$seen" ]; then printf '#!/bin/sh\\necho "version: 0.4.0-dev (build 1, commit 80fb11a)"\\n' > "$build/bin/$a"; chmod +x "$build/bin/$a"; fi
+    if [ -n "$seen" ]; then
+      printf '#!/bin/sh\\necho "version: 0.4.0-dev (build 1, commit 80fb11a)"\\n' > "$build/bin/$a"; chmod +x "$build/bin/$a"
+    fi
     [ "$a" = "--target" ] && seen=1
   done
   echo "[3/3] Linking CXX executable bin/llama-server"
