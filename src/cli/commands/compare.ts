@@ -3,7 +3,7 @@
  * target, against the same F16 baseline: one table, one chart next to the manifest.
  */
 import { compareStrategies, type CompareRow } from '../../core/pipeline/compare';
-import { formatTable } from '../../core/quality';
+import { formatTable } from '../evaluation-table';
 import { formatBytes } from '../../core/units';
 import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -11,12 +11,12 @@ import type { CliIo } from '../io';
 import { parseTarget } from './plan';
 
 const options = {
-  target: { type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
-  out: { type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
-  text: { type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
-  ctx: { type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
+  target: { option: 'targets', type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
+  out: { option: 'outDir', type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
+  text: { option: 'evalText', type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
+  ctx: { option: 'contextSize', type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
   calibration: { type: 'string', value: '<file>', description: "calibration text for the importance matrix (default: the project's own)" },
-  'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
+  'keep-intermediate': { option: 'keepIntermediate', type: 'boolean', description: 'keep the F16 intermediate GGUF' },
   json: { type: 'boolean', description: 'print one JSON document: {"rows": [...]}' },
 } as const;
 

@@ -115,7 +115,8 @@ async function fetchHubConfig(repo: string, opts: DetectOptions): Promise<string
       );
     }
     throw new FailureError(
-      `could not fetch ${repo}/config.json from the Hugging Face Hub (${why}); the Hub may be unreachable (offline?): pass a local model folder instead`,
+      `could not fetch ${repo}/config.json from the Hugging Face Hub (${why}); the Hub may be unreachable (offline?): pass a local ` +
+        `model folder instead`,
       { repo },
       { cause: error },
     );

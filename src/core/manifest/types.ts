@@ -129,6 +129,22 @@ export interface MlxArtifact extends ArtifactBase {
 
 export type Artifact = GgufArtifact | MlxArtifact;
 
+/**
+ * What reports show of an artifact: a manifest's artifact, or a bare GGUF file evaluated on its
+ * own, which has no strategy, imatrix, target or (for MLX) bits per weight to tell.
+ */
+export interface ArtifactSummary {
+  id: string;
+  /** Absolute path: a .gguf file, or an MLX folder. */
+  path: string;
+  format: Artifact['format'];
+  strategy: PlanStrategy | null;
+  imatrix: boolean | null;
+  target: Artifact['target'] | null;
+  sizeBytes: number;
+  bpw: number | null;
+}
+
 export interface Baseline {
   /** The F16 intermediate, relative to the manifest folder; may have been deleted (kept: false). */
   path: string;

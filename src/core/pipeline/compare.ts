@@ -8,7 +8,7 @@ import path from 'node:path';
 import { writeAtomically } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import type { GgufArtifact } from '../manifest/types';
-import type { PlanTarget } from '../plan/types';
+import type { PlanStrategy, PlanTarget } from '../plan/types';
 import { qualityChartSvg } from '../quality';
 import { quantizeModel } from './quantize';
 
@@ -24,7 +24,7 @@ export interface CompareRequest {
 
 export interface CompareRow {
   id: string;
-  strategy: string;
+  strategy: PlanStrategy;
   imatrix: boolean;
   sizeBytes: number;
   bpw: number;

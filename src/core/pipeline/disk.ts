@@ -1,6 +1,6 @@
 /** Free-space check before writing: fail early, with the numbers, rather than halfway through. */
 import { statfs } from 'node:fs/promises';
-import { FailureError } from '../errors';
+import { FailureError, type Remedy } from '../errors';
 import { formatBytes } from '../units';
 
 /** Headroom kept free beyond the estimate (file system metadata, logs, other writers). */
@@ -29,7 +29,8 @@ export async function checkFreeSpace(dir: string, needs: readonly DiskNeed[], fr
     .map((d) => `${d.what} ${formatBytes(d.bytes)}`)
     .join(', ');
   throw new FailureError(
-    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% headroom), ${formatBytes(available)} free; free some space or choose another --out folder`,
-    { dir, required, available },
+    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% ` +
+      `headroom), ${formatBytes(available)} free; free some space or choose another output folder`,
+    { dir, required, available, remedies: [{ option: 'outDir' }] satisfies Remedy[] },
   );
 }

@@ -3,8 +3,10 @@
  * any heavy work starts.
  */
 import path from 'node:path';
-import { UsageError } from '../errors';
+import { OptionError } from '../errors';
 import { validateMlxOptions } from '../plan/mlx-policy';
+import { DEFAULT_EVAL_CTX, checkEvalContext } from '../quality/evaluate';
+import { DEFAULT_GATE_THRESHOLD_PCT, checkGateThreshold } from '../quality/gate';
 import { PLAN_STRATEGIES, PLAN_TARGETS, type MlxQuant, type PlanStrategy, type PlanTarget } from '../plan/types';
 
 export const OUTPUT_FORMATS = ['gguf', 'mlx'] as const;
@@ -49,23 +51,16 @@ export interface QuantizeSettings {
 
 export const DEFAULT_TARGETS: PlanTarget[] = ['Q4_K_M'];
 export const DEFAULT_FORMATS: OutputFormat[] = ['gguf', 'mlx'];
-export const DEFAULT_CONTEXT = 512;
-export const DEFAULT_GATE_PCT = 5;
 
 export function resolveSettings(request: QuantizeRequest, modelName: string): QuantizeSettings {
   const targets = unique(request.targets ?? DEFAULT_TARGETS);
   const strategies = unique<PlanStrategy>(request.strategies ?? ['pajamas']);
   const formats = unique(request.formats ?? DEFAULT_FORMATS);
-  if (!targets.length || targets.some((t) => !PLAN_TARGETS.includes(t))) throw new UsageError(`--targets takes ${PLAN_TARGETS.join(', ')}`);
-  if (!strategies.length || strategies.some((s) => !PLAN_STRATEGIES.includes(s)))
-    throw new UsageError(`--strategy takes ${PLAN_STRATEGIES.join(', ')}`);
-  if (!formats.length || formats.some((f) => !OUTPUT_FORMATS.includes(f)))
-    throw new UsageError(`--formats takes ${OUTPUT_FORMATS.join(', ')}`);
-  const contextSize = request.contextSize ?? DEFAULT_CONTEXT;
-  if (!Number.isInteger(contextSize) || contextSize < 16)
-    throw new UsageError(`--ctx must be an integer of at least 16, got ${contextSize}`);
-  const gateThresholdPct = request.gateThresholdPct ?? DEFAULT_GATE_PCT;
-  if (!(gateThresholdPct >= 0)) throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${gateThresholdPct}`);
+  checkList('targets', targets, PLAN_TARGETS);
+  checkList('strategies', strategies, PLAN_STRATEGIES);
+  checkList('formats', formats, OUTPUT_FORMATS);
+  const contextSize = checkEvalContext(request.contextSize ?? DEFAULT_EVAL_CTX);
+  const gateThresholdPct = checkGateThreshold(request.gateThresholdPct ?? DEFAULT_GATE_THRESHOLD_PCT);
   return {
     model: request.model,
     outDir: path.resolve(request.outDir ?? `${modelName}-pajamas`),
@@ -84,7 +79,7 @@ export function resolveSettings(request: QuantizeRequest, modelName: string): Qu
   };
 }
 
-/** `--imatrix auto|off|<file>` */
+/** The importance-matrix option as text: auto, off, or a file. */
 export function parseImatrixMode(value: string): ImatrixMode {
   if (value === 'auto' || value === 'off') return { kind: value };
   return { kind: 'file', path: path.resolve(value) };
@@ -96,6 +91,12 @@ export function ggufArtifactId(model: string, target: PlanTarget, strategy: Plan
 
 export function mlxArtifactId(model: string, bits: number, strategy: PlanStrategy): string {
   return `${model}-mlx-${bits}bit-${strategy}`;
+}
+
+/** A list option must name at least one of the allowed values and nothing else. */
+function checkList(option: 'targets' | 'strategies' | 'formats', values: readonly string[], allowed: readonly string[]): void {
+  const bad = values.filter((v) => !allowed.includes(v));
+  if (!values.length || bad.length) throw new OptionError(option, bad.length ? bad : values, `one or more of ${allowed.join(', ')}`);
 }
 
 function unique<T>(values: readonly T[]): T[] {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isHubRepoId } from '../arch/detect';
 import { UnsupportedError, UsageError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
+import { isUnquantizedType } from '../formats/ggml-types';
 import { hasSafetensorsWeights } from '../formats/safetensors';
 import { sha256FilesInWorker } from '../fs/hash';
 import { isTempPath } from '../fs/atomic';
@@ -21,8 +22,6 @@ export interface ModelSource {
   /** Short name used in artifact names. */
   name: string;
 }
-
-const UNQUANTIZED = new Set(['F32', 'F16', 'BF16']);
 
 export async function resolveModelSource(input: string): Promise<ModelSource> {
   const abs = path.resolve(input);
@@ -44,10 +43,11 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   }
   if (!abs.toLowerCase().endsWith('.gguf')) throw new UsageError(`${abs} is neither a model folder nor a .gguf file`);
   const file = await readGgufHeader(abs);
-  const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !UNQUANTIZED.has(t.type));
+  const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !isUnquantizedType(t.type));
   if (quantized.length) {
     throw new UnsupportedError(
-      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from the original model folder`,
+      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from ` +
+        `the original model folder`,
     );
   }
   return { kind: 'gguf', path: abs, name: path.basename(abs, path.extname(abs)).replace(/[-_.](f16|bf16|f32)$/i, '') };

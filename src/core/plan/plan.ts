@@ -6,7 +6,7 @@
  */
 import type { ArchitectureInfo } from '../arch/types';
 import type { ModelTensor } from '../arch/model-tensor';
-import { elementCount, type GgmlTypeName, isGgmlTypeName, tensorBytes } from '../formats/ggml-types';
+import { elementCount, type GgmlTypeName, isGgmlTypeName, isUnquantizedType, tensorBytes } from '../formats/ggml-types';
 import { allocateBits, type AllocationItem } from './allocate';
 import { layerOf } from '../arch/model-tensor';
 import { EXPERT_KINDS, tensorKind } from './classify';
@@ -166,7 +166,7 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
 
 /** Quantizable by llama-quantize and not already quantized in the source (e.g. MXFP4 experts). */
 function isAllocatable(p: Prepared): boolean {
-  const alreadyQuantized = !['F32', 'F16', 'BF16'].includes(p.sourceType);
+  const alreadyQuantized = !isUnquantizedType(p.sourceType);
   return p.stock.quantizable && !alreadyQuantized;
 }
 
@@ -221,7 +221,7 @@ function planNotes(arch: ArchitectureInfo, planned: readonly PlannedTensor[]): s
       `MoE: ${arch.moe.numExperts} experts, ${arch.moe.numExpertsPerToken} per token; ${experts} stacked expert tensors; routers stay F32`,
     );
   }
-  const preQuantized = planned.filter((t) => !['F32', 'F16', 'BF16'].includes(t.sourceType));
+  const preQuantized = planned.filter((t) => !isUnquantizedType(t.sourceType));
   if (preQuantized.length)
     notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
   return notes;
