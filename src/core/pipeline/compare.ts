@@ -53,6 +53,8 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
     targets: [request.target],
     strategies: ['naive' as const, 'pajamas' as const],
     calibrationFile: request.calibrationFile,
+    // The check against stock runs in both calls: the same context makes their verdicts comparable.
+    contextSize: request.contextSize,
   };
   opts.onProgress?.({ step: 'compare', message: 'without an importance matrix' });
   await quantizeModel({ ...common, imatrix: { kind: 'off' }, evaluate: false, keepIntermediate: true }, opts);
@@ -64,7 +66,6 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
       evaluate: true,
       gate: false,
       evalTextFile: request.textFile,
-      contextSize: request.contextSize,
       keepIntermediate: request.keepIntermediate,
     },
     opts,

@@ -86,8 +86,11 @@ export async function checkAgainstStock(job: StockCheckJob, opts: JobOptions = {
         continue;
       }
       if (!baseline) {
+        const baselineStarted = performance.now();
         await writeFile(textFile, job.calibration.text);
         baseline = await calibrationBaseline(job, textFile, opts);
+        if (!baseline.entry.reused)
+          summary.tools.push({ step: 'llama-perplexity stock check baseline', ms: performance.now() - baselineStarted });
       }
       const check = await checkOne(job, pair, artifact, key, baseline, summary.tools, opts);
       summary.outcomes.push({ id, check, ran: true });
@@ -123,7 +126,13 @@ async function calibrationBaseline(job: StockCheckJob, textFile: string, opts: J
       fromManifest: false,
     },
     {
-      text: { path: textFile, name: calibration.ref.name, sha256: calibration.ref.sha256, bytes: calibration.text.length, isDefault: false },
+      text: {
+        path: textFile,
+        name: calibration.ref.name,
+        sha256: calibration.ref.sha256,
+        bytes: calibration.text.length,
+        isDefault: false,
+      },
       ctx: job.contextSize,
       maxChunks: STOCK_CHECK_MAX_CHUNKS,
       cacheDir: defaultKldCacheDir(),

@@ -9,7 +9,12 @@ import { allocateBits, relativeError, type AllocationItem } from '../../../src/c
 import type { GgmlTypeName } from '../../../src/core/formats/ggml-types';
 
 const LADDER: GgmlTypeName[] = ['Q4_K', 'Q5_K', 'Q6_K', 'Q8_0'];
-const item = (name: string, gain: number, rows = 1, candidates = LADDER): AllocationItem => ({ name, shape: [256, rows], candidates, gain });
+const item = (name: string, gain: number, rows = 1, candidates = LADDER): AllocationItem => ({
+  name,
+  shape: [256, rows],
+  candidates,
+  gain,
+});
 const chosen = (items: AllocationItem[], fixed: number, budget: number) => {
   const a = allocateBits(items, fixed, budget);
   return { types: Object.fromEntries(items.map((i) => [i.name, i.candidates[a.choice.get(i.name)!]])), total: a.totalBytes };
