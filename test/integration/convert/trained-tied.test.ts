@@ -46,7 +46,7 @@ test('pajama-tied-vocab: the reference forward pass reproduces the trainer, and 
   const nll = -logProbs.reduce((s, lp, i) => s + lp[ids[i + 1]!]!, 0) / logProbs.length;
   t.diagnostic(`reference NLL ${nll.toFixed(6)}, trainer ${record.reference.mean_nll.toFixed(6)} (held-out loss ${record.heldout_loss})`);
   assert.ok(Math.abs(nll - record.reference.mean_nll) <= NLL_TOLERANCE, `reference ${nll} vs trainer ${record.reference.mean_nll}`);
-  assert.ok(nll < Math.log(model.config.vocab_size as number) - 2, `the model is trained (NLL ${nll} well under uniform)`);
+  assert.ok(nll < Math.log(model.config.vocab_size as number) - 1.5, `the model is trained (NLL ${nll} well under uniform)`);
 
   const work = await mkdtemp(path.join(os.tmpdir(), 'pajamas-tied-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
