@@ -92,6 +92,8 @@ for (const { name, resolve } of MODELS) {
       strategies: [...PLAN_STRATEGIES],
       imatrix: { kind: 'off' as const },
       evaluate: false,
+      // The check against stock scores 64 chunks of calibration text per file; short ones keep it quick.
+      contextSize: 128,
     };
 
     const first = await quantizeModel(request);
