@@ -118,7 +118,8 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
   );
   checkMlxSupport(settings, loaded, request.formats !== undefined, log);
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
-  if (evalText && settings.imatrix.kind === 'auto')
+  // The importance matrix and the check against stock both read the calibration text: never the evaluation text.
+  if (evalText && (settings.imatrix.kind === 'auto' || settings.stockCheck))
     assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
   await checkDisk(settings, model, plans);
