@@ -28,7 +28,7 @@ import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
 import { ggufArtifactId, mlxArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
-import { checkAgainstStock } from './stock-check';
+import { checkAgainstStock, pairWithStock } from './stock-check';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
 import { elapsedMs, formatStockCheckCost, formatTimings, newTimings, type QuantizeTimings } from './timings';
 
@@ -365,11 +365,8 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
 
 /** Every pajamas GGUF of this run measured against the stock recipe's file on calibration text (stock-check.ts). */
 async function checkPajamasAgainstStock(run: Run, intermediate: Intermediate, imatrix: Calibration | null): Promise<void> {
-  const { settings, loaded } = run;
-  const stockPlan = (plan: QuantPlan) =>
-    run.plans.find((p) => p.strategy === 'naive' && p.target === plan.target) ??
-    planQuantization(loaded.arch, loaded.tensors, { target: plan.target, strategy: 'naive', sourceIsGguf: loaded.origin === 'gguf' });
-  const pairs = run.plans.filter((p) => p.strategy === 'pajamas').map((pajamas) => ({ pajamas, stock: stockPlan(pajamas) }));
+  const { settings } = run;
+  const pairs = pairWithStock(run.plans, run.loaded);
   if (!pairs.length) return;
   const summary = await checkAgainstStock(
     {

@@ -13,7 +13,9 @@ import { tempPathFor } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import type { LlamaTools } from '../llamacpp';
 import type { Calibration, GgufArtifact, StockCheck } from '../manifest/types';
-import type { QuantPlan } from '../plan/types';
+import type { ModelTensors } from '../plan/load';
+import { planQuantization } from '../plan/plan';
+import type { PlanTarget, QuantPlan } from '../plan/types';
 import { type PreparedBaseline, nodeStatFs, prepareBaseline } from '../quality/baseline';
 import { defaultKldCacheDir } from '../quality/kld-cache';
 import { runKlDivergence } from '../quality/kld';
@@ -101,6 +103,14 @@ export async function checkAgainstStock(job: StockCheckJob, opts: JobOptions = {
   }
   summary.ms = performance.now() - started;
   return summary;
+}
+
+/** Each pajamas plan with the stock plan of its target: the run's naive plan when it made one. */
+export function pairWithStock(plans: readonly QuantPlan[], loaded: ModelTensors): { pajamas: QuantPlan; stock: QuantPlan }[] {
+  const stockPlan = (target: PlanTarget) =>
+    plans.find((p) => p.strategy === 'naive' && p.target === target) ??
+    planQuantization(loaded.arch, loaded.tensors, { target, strategy: 'naive', sourceIsGguf: loaded.origin === 'gguf' });
+  return plans.filter((p) => p.strategy === 'pajamas').map((pajamas) => ({ pajamas, stock: stockPlan(pajamas.target) }));
 }
 
 function checkKey(job: StockCheckJob, artifact: GgufArtifact): string {
