@@ -7,17 +7,28 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { compareStrategies } from '../../../src/core/pipeline/compare';
-import { sharedAsset } from '../../helpers/env';
+import { projectRoot, sharedAsset } from '../../helpers/env';
 import { llamaToolsOrSkip } from '../../helpers/llama-tools';
 import { tiedModelOrSkip } from '../../fixtures/models/trained/tied-model';
 
-/** The first part of the held-out text: about 60 chunks of 256 tokens for these vocabularies. */
-const EVAL_TEXT_CHARS = 48_000;
+/** The first part of the held-out text: about 40 chunks of 256 tokens for these vocabularies. */
+const EVAL_TEXT_CHARS = 32_000;
+/** Calibration: the start of each of the project's calibration files (prose, dialogue, code, languages...), to keep CI quick. */
+const CALIBRATION_CHARS_PER_FILE = 10_000;
+
+function calibrationSample(file: string): void {
+  const dir = path.join(projectRoot, 'data', 'calibration');
+  const parts = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8').slice(0, CALIBRATION_CHARS_PER_FILE));
+  writeFileSync(file, parts.join('\n\n'));
+}
 
 const MODELS: { name: string; resolve: (t: TestContext) => Promise<string | undefined> }[] = [
   { name: 'pajama-tiny-gqa', resolve: async (t) => sharedAsset(t, 'models/pajama-tiny-gqa') },
@@ -35,7 +46,16 @@ for (const { name, resolve } of MODELS) {
     const textFile = path.join(work, 'heldout-part.txt');
     writeFileSync(textFile, readFileSync(heldout, 'utf8').slice(0, EVAL_TEXT_CHARS));
 
-    const result = await compareStrategies({ model, target: 'Q4_K_M', outDir: path.join(work, 'out'), textFile, contextSize: 256 });
+    const calibrationFile = path.join(work, 'calibration.txt');
+    calibrationSample(calibrationFile);
+    const result = await compareStrategies({
+      model,
+      target: 'Q4_K_M',
+      outDir: path.join(work, 'out'),
+      textFile,
+      contextSize: 256,
+      calibrationFile,
+    });
     assert.equal(result.rows.length, 4);
     for (const imatrix of [false, true]) {
       const naive = result.rows.find((r) => r.strategy === 'naive' && r.imatrix === imatrix)!;
