@@ -17,6 +17,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planQuantization } from '../../../src/core/plan/plan';
+import { tensorTypeOverrides } from '../../../src/core/plan/quantize-overrides';
+import { ggmlType, type GgmlTypeName } from '../../../src/core/formats/ggml-types';
 import type { QuantPlan } from '../../../src/core/plan/types';
 import { llamaArch, llamaTensors, type LlamaShape } from '../../fixtures/tensor-lists';
 
@@ -174,4 +176,20 @@ test('the reasons name the roles: a tied embedding is the output head, floored a
   const dense = CASES[0]!.shape;
   const untied = planQuantization(llamaArch(dense), llamaTensors(dense), { target: 'Q4_K_M', strategy: 'pajamas' });
   assert.match(untied.tensors.find((t) => t.name === 'token_embd.weight')!.reason, /the embedding feeds every layer \(gain 32\)/);
+});
+
+test('the tensor-type overrides name only types the rows can hold, and no embedding or output flags', () => {
+  const shape = CASES[3]!.shape;
+  const plan = planQuantization(llamaArch(shape), llamaTensors(shape), { target: 'Q4_K_M', strategy: 'pajamas' });
+  const lines = tensorTypeOverrides(plan);
+  for (const t of plan.tensors.filter((x) => x.kind !== 'norm')) {
+    const line = lines.find((l) => new RegExp(l.slice(0, l.lastIndexOf('='))).test(t.name))!;
+    const type = line.slice(line.lastIndexOf('=') + 1).toUpperCase() as GgmlTypeName;
+    assert.equal(t.shape[0]! % ggmlType(type).blockSize, 0, `${t.name}: rows of ${t.shape[0]} hold ${type}`);
+  }
+  assert.ok(lines.includes('^token_embd\\.weight$=q8_0'), 'the tied embedding is named as Q8_0, the type llama.cpp really writes');
+  assert.ok(
+    lines.every((l) => !l.startsWith('--')),
+    'no --token-embedding-type or --output-tensor-type',
+  );
 });
