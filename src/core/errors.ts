@@ -44,6 +44,7 @@ export const OPTION_LABELS = {
   baseline: 'the F16 baseline',
   preTokenizer: 'the pre-tokenizer',
   llamaBinDir: 'the llama.cpp binaries folder',
+  stockCheck: 'the check against the stock recipe',
 } as const;
 
 export type OptionKey = keyof typeof OPTION_LABELS;

@@ -52,7 +52,7 @@ export const compareCommand: Command = {
 export function formatCompareTable(rows: readonly CompareRow[], baselinePpl: number): string {
   const header = ['strategy', 'imatrix', 'size', 'bpw', 'PPL', 'mean KLD', 'p99 KLD', 'top-1', 'KLD vs naive'];
   const body = rows.map((r) => [
-    r.strategy,
+    r.stockCheck?.kept === 'stock' ? `${r.strategy} (stock kept)` : r.strategy,
     r.imatrix ? 'yes' : 'no',
     formatBytes(r.sizeBytes),
     r.bpw.toFixed(2),
@@ -63,5 +63,7 @@ export function formatCompareTable(rows: readonly CompareRow[], baselinePpl: num
     r.strategy === 'naive' && !r.imatrix ? 'reference' : `${r.kldChangePct >= 0 ? '+' : ''}${r.kldChangePct.toFixed(1)}%`,
   ]);
   const table = formatTable(header, body, new Set(['size', 'bpw', 'PPL', 'mean KLD', 'p99 KLD', 'top-1', 'KLD vs naive']));
-  return `F16 baseline PPL: ${baselinePpl.toFixed(4)}\n${table}`;
+  const checks = rows.filter((r) => r.stockCheck).map((r) => `${r.id}: ${r.stockCheck!.reason}`);
+  const checked = checks.length ? `\n\nchecked against stock on calibration text:\n${checks.join('\n')}` : '';
+  return `F16 baseline PPL: ${baselinePpl.toFixed(4)}\n${table}${checked}`;
 }

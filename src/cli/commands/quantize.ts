@@ -60,6 +60,12 @@ const options = {
     description: `allowed perplexity rise over F16 in percent (default ${DEFAULT_GATE_THRESHOLD_PCT})`,
   },
   'keep-intermediate': { option: 'keepIntermediate', type: 'boolean', description: 'keep the F16 intermediate GGUF' },
+  'stock-check': {
+    option: 'stockCheck',
+    type: 'boolean',
+    default: true,
+    description: "measure each pajamas GGUF against llama.cpp's stock recipe on calibration text; keep stock unless pajamas is better",
+  },
   json: { type: 'boolean', description: 'print the manifest as one JSON document' },
 } as const;
 
@@ -103,6 +109,7 @@ export const quantizeCommand: Command = {
         gate: o.gate,
         gateThresholdPct: o['gate-threshold'],
         keepIntermediate: o['keep-intermediate'],
+        stockCheck: o['stock-check'],
       },
       io.job(),
     );
@@ -113,6 +120,7 @@ export const quantizeCommand: Command = {
     for (const a of result.manifest.artifacts) {
       const state = result.built.includes(a.path) ? 'built  ' : result.skipped.includes(a.path) ? 'skipped' : 'kept   ';
       io.out(`${state} ${a.path.padEnd(48)} ${formatBytes(a.sizeBytes).padStart(10)}  ${a.bpw.toFixed(2)} bpw`);
+      if (a.format === 'gguf' && a.stockCheck) io.out(`        ${a.stockCheck.reason}`);
     }
     io.out(`manifest: ${result.manifestPath}`);
     return 0;

@@ -107,6 +107,27 @@ export interface ArtifactBase {
   quality: QualityResult | null;
 }
 
+/**
+ * A finished pajamas GGUF measured against the stock recipe's file (same target, same importance
+ * matrix) on the calibration text, never the evaluation text.
+ */
+export interface StockCheck {
+  text: TextRef;
+  contextSize: number;
+  chunks: number;
+  /** Mean KL divergence against F16 of the pajamas plan's file and of the stock recipe's file. */
+  kldMean: number;
+  stockKldMean: number;
+  /** 'stock': the pajamas plan was not better, and the artifact holds the stock recipe's file instead. */
+  kept: 'pajamas' | 'stock';
+  /** One line saying why, with both numbers. */
+  reason: string;
+  /** The artifact's inputs, the text and the settings of the check; equal keys mean it need not run again. */
+  inputsKey: string;
+  /** Wall time of the check (stock file, baseline pass and both KL-divergence passes). */
+  durationMs: number;
+}
+
 export interface GgufArtifact extends ArtifactBase {
   format: 'gguf';
   target: PlanTarget;
@@ -114,6 +135,8 @@ export interface GgufArtifact extends ArtifactBase {
   /** GGUF type -> tensor count in the file. */
   tensorTypes: Record<string, number>;
   fallbacks: TensorFallback[];
+  /** Pajamas artifacts: the check against stock (absent in manifests written before it existed). */
+  stockCheck?: StockCheck | null;
 }
 
 export interface MlxArtifact extends ArtifactBase {

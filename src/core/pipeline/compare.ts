@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomically } from '../fs/atomic';
 import type { JobOptions } from '../job';
-import type { GgufArtifact } from '../manifest/types';
+import type { GgufArtifact, StockCheck } from '../manifest/types';
 import type { PlanStrategy, PlanTarget } from '../plan/types';
 import { qualityChartSvg } from '../quality';
 import { quantizeModel } from './quantize';
@@ -34,6 +34,8 @@ export interface CompareRow {
   top1: number;
   /** Mean KLD relative to naive without imatrix, in percent (negative: better). */
   kldChangePct: number;
+  /** Pajamas rows: the check against stock on calibration text (kept 'stock': the file is the stock recipe's). */
+  stockCheck: StockCheck | null;
 }
 
 export interface CompareResult {
@@ -51,6 +53,8 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
     targets: [request.target],
     strategies: ['naive' as const, 'pajamas' as const],
     calibrationFile: request.calibrationFile,
+    // The check against stock runs in both calls: the same context makes their verdicts comparable.
+    contextSize: request.contextSize,
   };
   opts.onProgress?.({ step: 'compare', message: 'without an importance matrix' });
   await quantizeModel({ ...common, imatrix: { kind: 'off' }, evaluate: false, keepIntermediate: true }, opts);
@@ -62,7 +66,6 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
       evaluate: true,
       gate: false,
       evalTextFile: request.textFile,
-      contextSize: request.contextSize,
       keepIntermediate: request.keepIntermediate,
     },
     opts,
@@ -101,6 +104,7 @@ export function compareRows(artifacts: readonly GgufArtifact[]): CompareRow[] {
         kldP99: q.kldP99 ?? Number.NaN,
         top1: q.top1 ?? Number.NaN,
         kldChangePct: ((q.kldMean! - reference) / reference) * 100,
+        stockCheck: a.stockCheck ?? null,
       };
     })
     .sort((a, b) => Number(a.imatrix) - Number(b.imatrix) || a.strategy.localeCompare(b.strategy));

@@ -30,6 +30,8 @@ export interface QuantizeRequest {
   gate?: boolean;
   gateThresholdPct?: number;
   keepIntermediate?: boolean;
+  /** Measure each pajamas GGUF against the stock recipe on calibration text, keeping stock when pajamas is not better (default true). */
+  stockCheck?: boolean;
 }
 
 export interface QuantizeSettings {
@@ -47,6 +49,7 @@ export interface QuantizeSettings {
   gate: boolean;
   gateThresholdPct: number;
   keepIntermediate: boolean;
+  stockCheck: boolean;
 }
 
 export const DEFAULT_TARGETS: PlanTarget[] = ['Q4_K_M'];
@@ -76,6 +79,7 @@ export function resolveSettings(request: QuantizeRequest, modelName: string): Qu
     gate: request.gate ?? true,
     gateThresholdPct,
     keepIntermediate: request.keepIntermediate ?? false,
+    stockCheck: request.stockCheck ?? true,
   };
 }
 

@@ -28,8 +28,9 @@ import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
 import { ggufArtifactId, mlxArtifactId, resolveSettings, type OutputFormat, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
+import { checkAgainstStock, pairWithStock } from './stock-check';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
-import { elapsedMs, formatTimings, newTimings, type QuantizeTimings } from './timings';
+import { elapsedMs, formatStockCheckCost, formatTimings, newTimings, type QuantizeTimings } from './timings';
 
 export interface QuantizeResult {
   manifestPath: string;
@@ -61,6 +62,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const { settings, state } = run;
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
   for (const plan of run.plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+  if (settings.stockCheck) await checkPajamasAgainstStock(run, intermediate, imatrix);
   const mlxStarted = performance.now();
   if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
   run.timings.mlxMs = elapsedMs(mlxStarted);
@@ -77,6 +79,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   await state.save();
   run.timings.totalMs = elapsedMs(started);
   log(formatTimings(run.timings));
+  if (settings.stockCheck) log(formatStockCheckCost(run.timings));
   if (gateError) throw gateError;
   return { manifestPath: state.file, manifest: state.manifest, built: run.built, skipped: run.skipped, timings: run.timings };
 }
@@ -112,7 +115,8 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
   );
   const settings: QuantizeSettings = { ...resolved, formats: formatsForArchitecture(formats, loaded, explicitFormats, log) };
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
-  if (evalText && settings.imatrix.kind === 'auto')
+  // The importance matrix and the check against stock both read the calibration text: never the evaluation text.
+  if (evalText && (settings.imatrix.kind === 'auto' || settings.stockCheck))
     assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
   await checkDisk(settings, model, plans);
@@ -363,6 +367,30 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
   state.upsertArtifact(artifact);
   run.built.push(artifact.path);
   await state.save();
+}
+
+/** Every pajamas GGUF of this run measured against the stock recipe's file on calibration text (stock-check.ts). */
+async function checkPajamasAgainstStock(run: Run, intermediate: Intermediate, imatrix: Calibration | null): Promise<void> {
+  const { settings } = run;
+  const pairs = pairWithStock(run.plans, run.loaded);
+  if (!pairs.length) return;
+  const summary = await checkAgainstStock(
+    {
+      tools: run.tools,
+      state: run.state,
+      outDir: settings.outDir,
+      modelName: run.model.name,
+      intermediate,
+      calibration: await loadCalibrationText(settings.calibrationFile),
+      contextSize: settings.contextSize,
+      pairs,
+      imatrix,
+      naiveBuilt: settings.strategies.includes('naive'),
+    },
+    run.opts,
+  );
+  run.timings.tools.push(...summary.tools);
+  run.timings.stockCheckMs = summary.ms;
 }
 
 function relative(run: Run, file: string): string {
