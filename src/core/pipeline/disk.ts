@@ -18,7 +18,12 @@ export const freeSpace: FreeSpace = async (dir) => {
   return Number(s.bavail) * Number(s.bsize);
 };
 
-export async function checkFreeSpace(dir: string, needs: readonly DiskNeed[], free: FreeSpace = freeSpace): Promise<void> {
+export async function checkFreeSpace(
+  dir: string,
+  needs: readonly DiskNeed[],
+  free: FreeSpace = freeSpace,
+  advice = 'free some space or choose another --out folder',
+): Promise<void> {
   const total = needs.reduce((n, d) => n + d.bytes, 0);
   if (total === 0) return;
   const required = Math.ceil(total * (1 + DISK_HEADROOM_FRACTION));
@@ -29,7 +34,7 @@ export async function checkFreeSpace(dir: string, needs: readonly DiskNeed[], fr
     .map((d) => `${d.what} ${formatBytes(d.bytes)}`)
     .join(', ');
   throw new FailureError(
-    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% headroom), ${formatBytes(available)} free; free some space or choose another --out folder`,
+    `not enough free disk space in ${dir}: ${formatBytes(required)} needed (${detail}, plus ${DISK_HEADROOM_FRACTION * 100}% headroom), ${formatBytes(available)} free (${formatBytes(required - available)} short); ${advice}`,
     { dir, required, available },
   );
 }
