@@ -214,7 +214,7 @@ async function fetchBlobs(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, targets.length)) }, worker));
   if (failure) throw opts.signal?.aborted ? new CancelledError() : failure;
-  report(done);
+  if (targets.length) report(done);
   return fetched;
 }
 

@@ -67,7 +67,7 @@ export function selectConversionFiles(
   }
   if (!chosen.has('config.json') && !include.length)
     throw new UsageError(`${repoId} has no config.json: it is not a Hugging Face Transformers model${ggufHint(files)}`);
-  return [...chosen.values()].sort((a, b) => a.path.localeCompare(b.path));
+  return [...chosen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 function weightFiles(

@@ -93,7 +93,8 @@ interface CheckedRequest {
 /** Everything that can be wrong with the request, found before any heavy work. */
 async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise<CheckedRequest> {
   const log = opts.log ?? (() => {});
-  const model = await resolveModelSource(request.model);
+  resolveSettings(request, 'model'); // the options are checked before a Hub model downloads
+  const model = await resolveModelSource(request.model, { ...opts, hub: request.hub });
   const settings = resolveSettings(request, model.name);
   if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
     if (request.formats)
