@@ -149,6 +149,24 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         'GatedRepo',
       );
     }
+    if (url.pathname === '/api/models') {
+      const query = (url.searchParams.get('search') ?? '').toLowerCase();
+      const found = [...repos.keys()].filter((id) => id.toLowerCase().includes(query));
+      return json(
+        res,
+        found.slice(0, Number(url.searchParams.get('limit') ?? 20)).map((id) => ({
+          _id: `id-${id}`,
+          id,
+          private: false,
+          gated: options.forbidden?.includes(id) ? 'manual' : false,
+          downloads: 100,
+          likes: 1,
+          lastModified: '2025-01-01T00:00:00.000Z',
+          pipeline_tag: 'text-generation',
+          tags: ['safetensors', 'text-generation'],
+        })),
+      );
+    }
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree|paths-info)\/([^/]+)(?:\/(.*))?$/.exec(url.pathname);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const repoId = decodeURIComponent((api ?? resolve)?.[1] ?? '');

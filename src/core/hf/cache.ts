@@ -70,6 +70,14 @@ export function repoCachePath(repoId: string, cacheRoot: string = hubCacheRoot()
   return path.join(cacheRoot, repoFolderName(repoId));
 }
 
+/**
+ * The lock file Llama-Pajamas holds while it writes a repo (download, delete), where
+ * huggingface_hub keeps its per-blob locks (`.locks/models--org--name/`).
+ */
+export function repoLockPath(repoId: string, cacheRoot: string = hubCacheRoot()): string {
+  return path.join(cacheRoot, '.locks', repoFolderName(repoId), 'llama-pajamas.lock');
+}
+
 export interface CachedFile {
   /** Path inside the snapshot with `/` separators, e.g. `config.json` or `text_encoder/model.safetensors`. */
   path: string;

@@ -9,13 +9,13 @@
 import { copyFile, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, HubError } from '../errors';
-import { writeAtomically, tempPathFor } from '../fs/atomic';
+import { removeStaleTemps, tempPathFor, writeAtomically } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import { acquireLock } from '../llamacpp/lock';
 import { checkFreeSpace, freeSpace, type FreeSpace } from '../pipeline/disk';
 import { formatBytes } from '../units';
 import { blobName, downloadBlob, type BlobDownloadContext, type BlobTarget } from './blob-download';
-import { INCOMPLETE_SUFFIX, repoCachePath, repoFolderName } from './cache';
+import { INCOMPLETE_SUFFIX, repoCachePath, repoLockPath } from './cache';
 import type { HubAccess } from './hub-access';
 import { cachedSnapshot } from './hub-cached';
 import { createHubClient, listRepoFiles, resolveCommit, type HubClient, type HubFile } from './hub-client';
@@ -79,9 +79,9 @@ export async function downloadHubModel(input: string | HubRef, opts: HubDownload
   const listing = await listRepoFiles(client, ref, commit);
   const repoDir = repoCachePath(ref.repoId, cacheDir);
   await mkdir(path.join(repoDir, 'blobs'), { recursive: true });
-  const lockDir = path.join(cacheDir, '.locks', repoFolderName(ref.repoId));
-  await mkdir(lockDir, { recursive: true });
-  const release = await acquireLock(path.join(lockDir, 'llama-pajamas.lock'), {
+  const lock = repoLockPath(ref.repoId, cacheDir);
+  await mkdir(path.dirname(lock), { recursive: true });
+  const release = await acquireLock(lock, {
     signal: opts.signal,
     purpose: `download ${ref.repoId}`,
     onWait: (owner) => log(`waiting for ${owner ? `process ${owner.pid}` : 'another process'} to finish downloading ${ref.repoId}`),
@@ -131,6 +131,7 @@ async function downloadLocked(
     opts.onProgress?.({ step, done, total: pendingBytes, unit: 'bytes' }),
   );
   const snapshotDir = path.join(repoDir, 'snapshots', commit);
+  await removeStaleTemps(snapshotDir); // links a killed run made but never renamed
   for (const f of selected) await linkIntoSnapshot(snapshotDir, f.path, target(f).blobPath);
   if (ref.revision !== commit) await writeRef(repoDir, ref.revision, commit);
   return {

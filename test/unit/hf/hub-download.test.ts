@@ -223,6 +223,16 @@ describe('downloadHubModel', () => {
     assert.deepEqual(readFileSync(path.join(snap.path, 'model.safetensors')), repo.files['model.safetensors']);
   });
 
+  it('two downloads of the same repo at once: one waits for the other, and nothing is fetched twice', async (t) => {
+    const { server, options } = await fixture(t);
+    const logs: string[] = [];
+    const [a, b] = await Promise.all([downloadHubModel(REPO, options()), downloadHubModel(REPO, options({ log: (l) => logs.push(l) }))]);
+    assert.equal(a.path, b.path);
+    assert.equal(a.downloadedBytes + b.downloadedBytes, a.totalBytes, 'every byte came once');
+    const weights = server.requests.filter((r) => r.origin === 'cdn' && r.range !== 'bytes=0-0');
+    assert.equal(weights.length, 1, 'the weights were fetched once');
+  });
+
   it('checks free disk space first and says how much is missing', async (t) => {
     const { server, options } = await fixture(t);
     await assert.rejects(
