@@ -73,7 +73,7 @@ export async function downloadHubModel(input: string | HubRef, opts: HubDownload
     if (!(error instanceof HubError && error.reason === 'offline')) throw error;
     const cached = await cachedSnapshot(ref, cacheDir, opts.include);
     if (!cached) throw new HubError('offline', `${error.message}; nothing usable of it is cached in ${cacheDir}`, { repo: ref.repoId });
-    log(`${error.message.split(':')[0]}; using the cached snapshot ${cached.commit} of ${formatHubRef(ref)}`);
+    log(`cannot reach ${client.access.endpoint}: using the cached snapshot ${cached.commit} of ${formatHubRef(ref)}`);
     return cached;
   }
   const listing = await listRepoFiles(client, ref, commit);
@@ -106,7 +106,7 @@ async function downloadLocked(
   const index = findIndexFile(listing);
   let shards: string[] | null = null;
   if (index) {
-    await fetchBlobs(client, ref, commit, [target(index)], opts, () => {});
+    await fetchBlobs(client, ref, commit, await missingBlobs([target(index)]), opts, () => {});
     shards = shardsFromIndex(await readFile(target(index).blobPath, 'utf8'), ref.repoId);
   }
   const selected = selectConversionFiles(ref.repoId, listing, shards, opts.include);

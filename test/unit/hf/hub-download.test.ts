@@ -124,6 +124,9 @@ describe('downloadHubModel', () => {
     assert.ok(names.includes('model-00001-of-00002.safetensors') && names.includes('model-00002-of-00002.safetensors'));
     assert.ok(!names.includes('consolidated.safetensors'));
     assert.ok(server.requests.filter((r) => r.path.includes('/tree/')).length > 1, 'the tree listing took several pages');
+    server.requests.length = 0;
+    assert.equal((await downloadHubModel(SHARDED, options())).downloadedBytes, 0);
+    assert.deepEqual(server.fileTransfers(), [], 'the second download fetches nothing, the index included');
   });
 
   it('links files in subfolders one ../ deeper, and takes extra files by glob', async (t) => {
