@@ -9,7 +9,7 @@
 import { HubApiError, fileDownloadInfo } from '@huggingface/hub';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CancelledError, HubError } from '../errors';
 import { INCOMPLETE_SUFFIX } from './cache';
@@ -48,10 +48,15 @@ export function blobName(file: HubFile): string {
   return file.lfsSha256 ?? file.gitOid;
 }
 
-/** Downloads `target` unless its blob is already there (with the right size). */
+/** Downloads `target` into its blob (the caller has found the blob missing). */
 export async function downloadBlob(ctx: BlobDownloadContext, target: BlobTarget): Promise<void> {
   const { file, blobPath } = target;
   const incomplete = blobPath + INCOMPLETE_SUFFIX;
+  if (file.sizeBytes === 0) {
+    // Nothing to fetch (a Range probe of an empty file is not even satisfiable); still hashed.
+    await writeFile(incomplete, '');
+    return verifyAndPlace(ctx, { hash: newHash(file), bytes: 0 }, incomplete, target);
+  }
   const url = await resolveUrl(ctx, file);
   const state = await openState(incomplete, file);
   ctx.onBytes(state.bytes, true);

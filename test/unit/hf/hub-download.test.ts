@@ -16,7 +16,14 @@ import { gitBlobSha1, startHubServer, type HubServer } from '../../helpers/hub-s
 const REPO = 'pajamas-test/tiny-llama';
 const SHARDED = 'pajamas-test/tiny-sharded';
 const TOKEN = 'hf_TestSecretToken0123456789';
-const CONVERSION = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+const CONVERSION = [
+  'added_tokens.json',
+  'config.json',
+  'generation_config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
 
 // Hermetic: no token or endpoint from the developer's environment.
 for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_ENDPOINT', 'HF_HUB_OFFLINE']) delete process.env[name];
