@@ -48,6 +48,7 @@ describe('checkHubModelFit', () => {
     const fit = await checkHubModelFit('pajamas-test/tiny-sharded', { hub: access, outDir: access.cacheDir });
     const shards = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
     const expected = [
+      'added_tokens.json',
       'config.json',
       'generation_config.json',
       'model.safetensors.index.json',
