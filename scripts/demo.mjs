@@ -12,7 +12,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const shared = path.resolve(root, '..', 'shared');
 const out = path.join(root, 'demo-output');
 const cli = path.join(root, 'bin', 'pajamas.js');
-const HUB_MODEL = process.env.PAJAMAS_DEMO_HUB_MODEL || 'HuggingFaceTB/SmolLM2-135M-Instruct';
+const DEFAULT_HUB_MODEL = 'HuggingFaceTB/SmolLM2-135M-Instruct';
+const HUB_MODEL = process.env.PAJAMAS_DEMO_HUB_MODEL || DEFAULT_HUB_MODEL;
 
 function run(title, args, { allowFail = false } = {}) {
   console.log(`\n=== ${title}\n$ pajamas ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
@@ -54,7 +55,8 @@ if (hubProblem === null) {
   model = HUB_MODEL;
   evalArgs = ['--ctx', '256'];
   prompt = ['-p', 'What are the three primary colours?'];
-  console.log(`model: ${HUB_MODEL} (a real instruct model from the Hub; the steps below name it by its repo id)`);
+  const what = HUB_MODEL === DEFAULT_HUB_MODEL ? 'a real 135M-parameter instruct model' : 'from the Hub';
+  console.log(`model: ${HUB_MODEL} (${what}; the steps below name it by its repo id)`);
 } else {
   console.log(`the Hub model is not used, because: ${hubProblem}`);
   model = path.join(shared, 'models', 'pajama-tiny-gqa');
