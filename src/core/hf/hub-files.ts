@@ -100,7 +100,7 @@ function weightFiles(
 function ggufHint(files: readonly HubFile[]): string {
   const ggufs = files.filter((f) => f.path.toLowerCase().endsWith('.gguf')).map((f) => f.path);
   if (!ggufs.length) return '';
-  return `; it holds GGUF files (${ggufs.slice(0, 3).join(', ')}${ggufs.length > 3 ? ', ...' : ''}): download one of them by name with include`;
+  return `; it holds GGUF files (${ggufs.slice(0, 3).join(', ')}${ggufs.length > 3 ? ', ...' : ''}): name the one to download as an extra file (e.g. *Q4_K_M.gguf)`;
 }
 
 /** The shard names of an index file's weight_map, checked to be plain file names at the repo root. */
