@@ -157,6 +157,23 @@ export class InternalError extends PajamasError {
   }
 }
 
+/** Why a Hugging Face Hub request failed, for callers that offer a next step (set a token, go online). */
+export type HubFailure =
+  'unauthorized' | 'forbidden' | 'not-found' | 'revision-not-found' | 'offline' | 'integrity' | 'server' | 'incomplete';
+
+/**
+ * A Hugging Face Hub download or lookup failed. The message names the repo and says what to do;
+ * `reason` lets the extension offer the matching action. Never carries the access token.
+ */
+export class HubError extends FailureError {
+  readonly reason: HubFailure;
+
+  constructor(reason: HubFailure, message: string, data: { repo: string; status?: number; file?: string }, options?: { cause?: unknown }) {
+    super(message, { ...data, reason }, options);
+    this.reason = reason;
+  }
+}
+
 function describeLocation(message: string, data: { path?: string; offset?: number; tensor?: string }): string {
   const where: string[] = [];
   if (data.path) where.push(data.path);

@@ -26,8 +26,10 @@ export interface ManifestSource {
   kind: 'hf-folder' | 'gguf' | 'hub';
   /** Absolute path of the folder or file the model was read from (for hub: the local snapshot). */
   path: string;
+  /** For a Hub model: `org/name`, the revision asked for, and the commit it named (absent in older manifests). */
   repoId: string | null;
   revision: string | null;
+  commit?: string | null;
   files: SourceFile[];
 }
 

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomically } from '../fs/atomic';
+import type { HubAccess } from '../hf/hub-access';
 import type { JobOptions } from '../job';
 import type { GgufArtifact, StockCheck } from '../manifest/types';
 import type { PlanStrategy, PlanTarget } from '../plan/types';
@@ -14,6 +15,7 @@ import { quantizeModel } from './quantize';
 
 export interface CompareRequest {
   model: string;
+  hub?: HubAccess;
   target: PlanTarget;
   outDir?: string;
   textFile?: string;
@@ -48,6 +50,7 @@ export interface CompareResult {
 export async function compareStrategies(request: CompareRequest, opts: JobOptions = {}): Promise<CompareResult> {
   const common = {
     model: request.model,
+    hub: request.hub,
     outDir: request.outDir,
     formats: ['gguf' as const],
     targets: [request.target],

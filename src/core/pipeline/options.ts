@@ -8,6 +8,7 @@ import { validateMlxOptions } from '../plan/mlx-policy';
 import { DEFAULT_EVAL_CTX, checkEvalContext } from '../quality/evaluate';
 import { DEFAULT_GATE_THRESHOLD_PCT, checkGateThreshold } from '../quality/gate';
 import { PLAN_STRATEGIES, PLAN_TARGETS, type MlxQuant, type PlanStrategy, type PlanTarget } from '../plan/types';
+import type { HubAccess } from '../hf/hub-access';
 
 export const OUTPUT_FORMATS = ['gguf', 'mlx'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -15,7 +16,10 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export type ImatrixMode = { kind: 'auto' } | { kind: 'off' } | { kind: 'file'; path: string };
 
 export interface QuantizeRequest {
+  /** A model folder, an F16/BF16/F32 .gguf, or a Hub repo id `org/name[@revision]`. */
   model: string;
+  /** How to reach the Hub when `model` is a repo id (token, endpoint, cache); else the environment's. */
+  hub?: HubAccess;
   outDir?: string;
   formats?: OutputFormat[];
   targets?: PlanTarget[];

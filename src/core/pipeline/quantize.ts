@@ -96,7 +96,8 @@ interface CheckedRequest {
 /** Everything that can be wrong with the request, found before any heavy work. */
 async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise<CheckedRequest> {
   const log = opts.log ?? noLog;
-  const model = await resolveModelSource(request.model);
+  resolveSettings(request, 'model'); // the options are checked before a Hub model downloads
+  const model = await resolveModelSource(request.model, { ...opts, hub: request.hub });
   const resolved = resolveSettings(request, model.name);
   const explicitFormats = request.formats !== undefined;
   const formats = formatsForInput(resolved.formats, model, explicitFormats);
