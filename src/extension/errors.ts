@@ -52,7 +52,9 @@ export function adviceFor(e: PajamasError): ErrorAdvice {
   const d = e.data;
   if (Array.isArray(d.missing) && d.missing.length) {
     return {
-      hint: `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.`,
+      hint:
+        `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, ` +
+        'or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.',
       setting: 'llamaCppToolsPath',
     };
   }
