@@ -1,118 +1,123 @@
 #!/usr/bin/env node
-// Where a generated token's time goes in node-llama-cpp, in-process (no model host): the time per
-// token of a generation loop against the time llama.cpp itself reports for llama_decode
-// (llama_perf_context), so the difference is the per-token overhead outside llama.cpp's own work.
-// A development probe for issue 14's measurements, not a benchmark (`npm run bench -- runtime` is).
+// Where a generated token's time goes on the path `run` and `chat` use: a model host (the built
+// dist/model-host.js) generating through its loop, text streamed back here. For each configuration
+// it prints tokens/s and microseconds per token, and with --perf the host's on-CPU profile by
+// library and its context switches per token (Linux perf), so the overhead is measured, not guessed.
+// A development probe for issue 14 (`npm run bench -- runtime` is the benchmark).
 //
-//   node scripts/profile/runtime-overhead.mjs --model m.gguf [--threads 2] [--n-gen 128] [--reps 3]
-//        [--loop evaluate|chat] [--binding prebuilt|<path to llama-addon.node>] [--json]
+//   node esbuild.mjs && node scripts/profile/runtime-overhead.mjs --model m.gguf [--threads 1]
+//        [--n-gen 128] [--reps 5] [--loop raw|chat] [--perf] [--json]
 //
-// Environment knobs are read by the native code at load time, so set them on the command line:
-// UV_THREADPOOL_SIZE, OMP_WAIT_POLICY, GOMP_SPINCOUNT.
+// The host's environment decides the configuration, e.g.
+//   PAJAMAS_LLAMA_BINDING=prebuilt|local   which binding the host loads
+//   PAJAMAS_EVAL_ON_CALLING_THREAD=0|1     the local binding's patch (decode and sample on the JS thread)
+//   UV_THREADPOOL_SIZE=1|2|4, OMP_WAIT_POLICY=passive|active
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { option, flag } from '../bench/lib/options.mjs';
+import { flag, option } from '../bench/lib/options.mjs';
 
 const require = createRequire(import.meta.url);
+require('tsx/cjs/api').register();
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const nlcDir = path.join(root, 'node_modules', 'node-llama-cpp');
-const lib = await import('node-llama-cpp');
+const { ModelHost } = require(path.join(root, 'src/core/runtime/model-host/client.ts'));
+const { readGgufHeader } = require(path.join(root, 'src/core/formats/gguf.ts'));
 
 const model = option('model');
 if (!model) throw new Error('--model <file.gguf> is required');
 const threads = Number(option('threads', '1'));
 const nGen = Number(option('n-gen', '128'));
-const reps = Number(option('reps', '3'));
-const loop = option('loop', 'evaluate');
-const binding = option('binding', 'prebuilt');
+const reps = Number(option('reps', '5'));
+const loop = option('loop', 'raw');
+const vocabSize = (await readGgufHeader(model)).metadata.get('tokenizer.ggml.tokens').value.length;
 
-const perfLines = [];
-const logger = (level, message) => {
-  if (/eval time|load time|sample time/.test(message)) perfLines.push(message);
-};
-
-async function makeLlama() {
-  if (binding === 'prebuilt') return lib.getLlama({ gpu: false, build: 'never', maxThreads: 0, logLevel: lib.LlamaLogLevel.info, logger });
-  // A binding built from the bundled source: node-llama-cpp's own loader for local builds (internal API, pinned version).
-  const { Llama } = await import(pathToFileURL(path.join(nlcDir, 'dist/bindings/Llama.js')).href);
-  const bindings = require(path.resolve(binding));
-  const buildMetadata = {
-    buildOptions: { customCmakeOptions: {}, gpu: false, llamaCpp: { repo: 'ggml-org/llama.cpp', release: 'local' } },
-  };
-  return Llama._create({
-    bindings,
-    bindingPath: path.resolve(binding),
-    buildType: 'localBuild',
-    buildMetadata,
-    logLevel: lib.LlamaLogLevel.info,
-    logger,
-    maxThreads: 0,
-    vramPadding: 0,
-    ramPadding: 0,
-  });
-}
-
-const llama = await makeLlama();
-const m = await llama.loadModel({ modelPath: model, gpuLayers: 0 });
-const ctx = await m.createContext({ contextSize: 1024, batchSize: 512, threads, flashAttention: 'auto', performanceTracking: true });
-const seq = ctx.getSequence();
-const bos = m.tokens.bos;
-
-async function timeEvaluate() {
-  await seq.clearHistory();
-  const t0 = process.hrtime.bigint();
-  let count = 0;
-  for await (const _t of seq.evaluate([bos], { temperature: 0 })) if (++count >= nGen) break;
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-async function timeChat() {
-  await seq.clearHistory();
-  const session = new lib.LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false });
-  const t0 = process.hrtime.bigint();
-  let count = 0;
-  await session.prompt('Tell me a long story.', {
-    maxTokens: nGen,
-    temperature: 0,
-    onToken: (t) => (count += t.length),
-  });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  session.dispose({ disposeSequence: false });
-  return s * (nGen / Math.max(1, count));
-}
-
-const run = loop === 'chat' ? timeChat : timeEvaluate;
-await run(); // warm-up
-ctx._ctx.printTimings(); // resets the counters
-await new Promise((r) => setTimeout(r, 10));
-perfLines.length = 0;
-let total = 0;
-for (let i = 0; i < reps; i++) total += await run();
-ctx._ctx.printTimings();
-await new Promise((r) => setTimeout(r, 10));
-const evalLine = perfLines.find((l) => /^\s*eval time/.test(l) || /[^t] eval time/.test(l)) ?? '';
-const match = /eval time =\s*([\d.]+) ms \/\s*(\d+) runs/.exec(evalLine);
-const decodeMsPerToken = match ? Number(match[1]) / Number(match[2]) : NaN;
-const msPerToken = (total / (reps * nGen)) * 1000;
-const result = {
-  loop,
-  binding: binding === 'prebuilt' ? 'prebuilt' : 'local',
-  threads,
-  uvThreadpool: process.env.UV_THREADPOOL_SIZE ?? '4',
-  omp: process.env.OMP_WAIT_POLICY ?? '-',
-  tgPerSecond: 1000 / msPerToken,
-  usPerToken: msPerToken * 1000,
-  decodeUsPerToken: decodeMsPerToken * 1000,
-  overheadUsPerToken: (msPerToken - decodeMsPerToken) * 1000,
-};
-if (flag('json')) console.log(JSON.stringify(result));
-else
-  console.log(
-    Object.entries(result)
-      .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toFixed(1) : v}`)
-      .join(' '),
+const host = await ModelHost.start({ gpu: 'cpu', log: (l) => process.stderr.write(`${l}\n`) });
+try {
+  await host.request(
+    { type: 'load', modelPath: model, contextSize: 2048, placement: 'cpu', threads, batchSize: 512, flashAttention: 'auto' },
+    { what: 'loading', loading: model },
   );
-await ctx.dispose();
-await m.dispose();
-await llama.dispose();
+  const generate = () =>
+    loop === 'chat'
+      ? host.request(
+          { type: 'chat', messages: [{ role: 'user', content: 'Tell me a long story.' }], gen: { maxTokens: nGen, temperature: 0 } },
+          { what: 'chat', onText: () => {} },
+        )
+      : host.request({ type: 'bench-tg', tokens: nGen, reps: 1, vocabSize }, { what: 'tg', onText: () => {} });
+  await generate(); // warm-up
+  const perf = flag('perf') ? startPerf(host.pid) : null;
+  let tokens = 0;
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < reps; r++) {
+    const reply = await generate();
+    tokens += reply.tokens ?? nGen;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const profile = perf ? await perf.stop(tokens) : null;
+  const result = {
+    loop,
+    threads,
+    binding: host.device.binding.kind,
+    env: {
+      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '(host default)',
+      PAJAMAS_EVAL_ON_CALLING_THREAD: process.env.PAJAMAS_EVAL_ON_CALLING_THREAD ?? '(host default)',
+      OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? '(default)',
+    },
+    tokens,
+    tgPerSecond: tokens / seconds,
+    usPerToken: (seconds / tokens) * 1e6,
+    profile,
+  };
+  if (flag('json')) console.log(JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
+} finally {
+  await host.close();
+}
+
+/** perf record (on-CPU samples of every thread of the host) and perf stat (context switches) while the timed part runs. */
+function startPerf(pid) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pajamas-perf-'));
+  const data = path.join(dir, 'perf.data');
+  const statFile = path.join(dir, 'stat.txt');
+  const record = spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', data], { stdio: 'ignore' });
+  const stat = spawn('perf', ['stat', '-e', 'task-clock,context-switches,cpu-migrations', '-p', String(pid), '-o', statFile], {
+    stdio: 'ignore',
+  });
+  return {
+    async stop(tokens) {
+      const exited = (child) => new Promise((resolve) => child.on('exit', resolve));
+      record.kill('SIGINT');
+      stat.kill('SIGINT');
+      await Promise.all([exited(record), exited(stat)]);
+      const report = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso', '--stdio', '-q'], { encoding: 'utf8' });
+      const byLibrary = report.stdout
+        .split('\n')
+        .map((l) => /^\s*([\d.]+)%\s+(\S+)/.exec(l))
+        .filter(Boolean)
+        .slice(0, 8)
+        .map((m) => `${m[1]}% ${m[2]}`);
+      const symbols = spawnSync('perf', ['report', '-i', data, '--no-children', '--sort', 'dso,sym', '--stdio', '-q', '-g', 'none'], {
+        encoding: 'utf8',
+      });
+      const topSymbols = symbols.stdout
+        .split('\n')
+        .map((l) => /^\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)$/.exec(l))
+        .filter(Boolean)
+        .slice(0, Number(option('symbols', '15')))
+        .map((m) => `${m[1]}% ${m[2]} ${m[3].trim().slice(0, 90)}`);
+      const statText = readFileSync(statFile, 'utf8');
+      const count = (name) =>
+        Number(/([\d,.]+)\s+/.exec(statText.split('\n').find((l) => l.includes(name)) ?? '')?.[1]?.replace(/,/g, '') ?? NaN);
+      rmSync(dir, { recursive: true, force: true });
+      return {
+        onCpuByLibrary: byLibrary,
+        topSymbols,
+        cpuMsPerToken: count('task-clock') / tokens,
+        contextSwitchesPerToken: count('context-switches') / tokens,
+        migrationsPerToken: count('cpu-migrations') / tokens,
+      };
+    },
+  };
+}

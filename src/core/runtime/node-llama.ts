@@ -57,7 +57,7 @@ export async function createLlama(opts: CreateLlamaOptions): Promise<CreatedLlam
   const wantsCpu = opts.gpu === 'cpu' || (opts.gpu === 'auto' && !(await hasGpuCandidate(lib)));
   if (wantsCpu) {
     const local = await localBindingStatus();
-    if (local.ready) {
+    if (local.ready && process.env.PAJAMAS_LLAMA_BINDING !== 'prebuilt') {
       try {
         return { llama: await loadLocalBinding(lib, local.path, logger), binding: { kind: 'local', path: local.path }, recentErrors };
       } catch (error) {
