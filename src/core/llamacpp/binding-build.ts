@@ -8,7 +8,7 @@
  * node-addon-api (a dependency of node-llama-cpp). Not on Windows, where an addon also needs
  * node.lib: there the prebuilt binding runs.
  */
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError } from '../errors';
@@ -17,9 +17,11 @@ import { type BuildOptions, buildJobs, buildLlamaTools, checkBuildPrerequisites 
 import { type CacheLayout, type LlamaBuildSettingsOptions, buildFlavour, cacheLayout, cmakeFlags, resolveBuildSettings } from './cache';
 import { acquireLock } from './lock';
 import { runProcess } from './process';
+import { parseBuildProgress, shortStepDescription } from './progress';
 import { findBundlePath, findLlamaSource } from './source';
 
 export const BINDING_FILE = 'llama-addon.node';
+const STEP = 'build the llama.cpp binding';
 const MARKER_FILE = 'complete.json';
 const BINDING_MARKER_VERSION = 1;
 /** The parts of node-llama-cpp's llama/ folder that make up the binding's cmake project. */
@@ -41,10 +43,12 @@ interface BindingMarker {
   commit: string;
   flavour: string;
   patches: string;
+  /** The GPU backend compiled in (the tools' settings decide), or false for CPU only. */
+  gpu: 'cuda' | false;
   builtAt: string;
 }
 
-export type LocalBindingStatus = { ready: true; path: string } | { ready: false; reason: string };
+export type LocalBindingStatus = { ready: true; path: string; gpu: 'cuda' | false } | { ready: false; reason: string };
 
 interface BindingContext {
   tools: CacheLayout;
@@ -73,7 +77,14 @@ async function bindingContext(opts: LlamaBuildSettingsOptions & { packageRoot?: 
       marker: path.join(dir, MARKER_FILE),
       log: path.join(dir, 'build.log'),
     },
-    expect: { nodeLlamaCpp: version, release: source.release, commit: source.commit, flavour, patches },
+    expect: {
+      nodeLlamaCpp: version,
+      release: source.release,
+      commit: source.commit,
+      flavour,
+      patches,
+      gpu: settings.cudaCompiler ? 'cuda' : false,
+    },
   };
 }
 
@@ -90,7 +101,7 @@ export async function localBindingStatus(opts: LlamaBuildSettingsOptions & { pac
   const stale = (Object.keys(ctx.expect) as (keyof BindingContext['expect'])[]).find((k) => marker[k] !== ctx.expect[k]);
   if (stale || marker.markerVersion !== BINDING_MARKER_VERSION) return { ready: false, reason: `${ctx.binding.dir} holds another build` };
   if (!existsSync(ctx.binding.file)) return { ready: false, reason: `${ctx.binding.file} is missing` };
-  return { ready: true, path: ctx.binding.file };
+  return { ready: true, path: ctx.binding.file, gpu: ctx.expect.gpu };
 }
 
 /** Node.js's C headers (node_api.h): beside this Node.js, else the usual system places. */
@@ -104,10 +115,10 @@ export interface BindingBuildOptions extends BuildOptions, LlamaBuildSettingsOpt
 }
 
 /** Builds the binding unless the cache holds a complete one (the tools first, when they are missing). */
-export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise<{ path: string; built: boolean }> {
+export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise<{ path: string; built: boolean; gpu: 'cuda' | false }> {
   if (process.platform === 'win32') throw new FailureError('building the node-llama-cpp binding from source is not supported on Windows');
   const existing = await localBindingStatus(opts);
-  if (existing.ready && !opts.force) return { path: existing.path, built: false };
+  if (existing.ready && !opts.force) return { path: existing.path, built: false, gpu: existing.gpu };
   const source = await findLlamaSource(opts.packageRoot);
   const settings = resolveBuildSettings(opts);
   const ctx = await bindingContext(opts);
@@ -128,10 +139,33 @@ export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise
     const flags = [...cmakeFlags(settings), `-DCMAKE_JS_INC=${headers};${addonApi}`];
     // An addon leaves Node's symbols to the process that loads it.
     if (process.platform === 'darwin') flags.push('-DCMAKE_SHARED_LINKER_FLAGS=-undefined dynamic_lookup');
-    const run = (args: string[]) => runProcess('cmake', prereq.cmake, args, { signal: opts.signal, env: { CXX: prereq.cxx } });
-    await run(['-S', ctx.binding.src, '-B', ctx.binding.build, '-G', prereq.generator, ...flags]);
-    opts.onProgress?.({ step: 'build binding', message: 'compiling llama-addon' });
-    await run(['--build', ctx.binding.build, '--config', 'Release', '--parallel', String(buildJobs(opts)), '--target', 'llama-addon']);
+    const log = createWriteStream(ctx.binding.log, { flags: 'w' });
+    const onLine = (line: string) => {
+      log.write(`${line}\n`);
+      const step = parseBuildProgress(line);
+      if (step)
+        opts.onProgress?.({
+          step: STEP,
+          done: step.done,
+          total: step.total,
+          unit: 'steps',
+          message: shortStepDescription(step.description),
+        });
+    };
+    const run = (args: string[]) =>
+      runProcess('cmake', prereq.cmake, args, {
+        signal: opts.signal,
+        env: { CXX: prereq.cxx },
+        onStdoutLine: onLine,
+        onStderrLine: onLine,
+      });
+    try {
+      opts.onProgress?.({ step: STEP, message: `configuring (cmake, ${prereq.generator})` });
+      await run(['-S', ctx.binding.src, '-B', ctx.binding.build, '-G', prereq.generator, ...flags]);
+      await run(['--build', ctx.binding.build, '--config', 'Release', '--parallel', String(buildJobs(opts)), '--target', 'llama-addon']);
+    } finally {
+      await new Promise<void>((resolve) => log.end(resolve));
+    }
     const built = [path.join(ctx.binding.build, BINDING_FILE), path.join(ctx.binding.build, 'Release', BINDING_FILE)].find(existsSync);
     if (!built) throw new FailureError(`the binding build produced no ${BINDING_FILE} in ${ctx.binding.build}`);
     const partial = `${ctx.binding.file}.partial`;
@@ -140,7 +174,7 @@ export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise
     const marker: BindingMarker = { markerVersion: BINDING_MARKER_VERSION, ...ctx.expect, builtAt: new Date().toISOString() };
     await writeFile(`${ctx.binding.marker}.partial`, `${JSON.stringify(marker, null, 2)}\n`);
     await rename(`${ctx.binding.marker}.partial`, ctx.binding.marker);
-    return { path: ctx.binding.file, built: true };
+    return { path: ctx.binding.file, built: true, gpu: ctx.expect.gpu };
   } finally {
     await release();
   }
@@ -150,6 +184,7 @@ export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise
 async function prepareProject(ctx: BindingContext): Promise<void> {
   await rm(ctx.binding.src, { recursive: true, force: true });
   await mkdir(ctx.binding.src, { recursive: true });
+  await mkdir(ctx.binding.dir, { recursive: true });
   for (const part of PROJECT_PARTS)
     await cp(path.join(ctx.nodeLlamaDir, 'llama', part), path.join(ctx.binding.src, part), { recursive: true });
   for (const file of new Set(BINDING_PATCHES.map((p) => p.file))) {

@@ -27,6 +27,41 @@ export interface BindingChoice {
 
 export type { LocalBindingStatus };
 
+/** GPU backends node-llama-cpp has binaries for. */
+export type GpuType = 'cuda' | 'vulkan' | 'metal';
+
+export interface BindingInput {
+  requested: 'auto' | 'cpu' | GpuType;
+  /** GPU backends whose drivers node-llama-cpp finds here, its preferred first. */
+  gpuTypes: readonly GpuType[];
+  local: LocalBindingStatus;
+  /** PAJAMAS_LLAMA_BINDING=prebuilt: measure or work around the local build. */
+  forcePrebuilt: boolean;
+}
+
+export type BindingDecision =
+  | { kind: 'local'; path: string; gpu: 'cuda' | false }
+  /** `gpu` as getLlama takes it ('auto' lets node-llama-cpp try the GPUs it found, then the CPU). */
+  | { kind: 'prebuilt'; gpu: 'auto' | 'cpu' | GpuType; note?: string };
+
+/**
+ * The local build runs when it was built for the device that will be used (the CPU, or CUDA when
+ * the tools were built with it); everything else goes to node-llama-cpp's prebuilt binaries, which
+ * cover CUDA, Vulkan and Metal. 'auto' means: a GPU when node-llama-cpp finds one, else the CPU.
+ */
+export function decideBinding(input: BindingInput): BindingDecision {
+  const device = input.requested === 'auto' ? (input.gpuTypes[0] ?? 'cpu') : input.requested;
+  const local = input.local;
+  if (local.ready && !input.forcePrebuilt && (local.gpu || 'cpu') === device) return { kind: 'local', path: local.path, gpu: local.gpu };
+  const gpu = input.requested === 'auto' && !input.gpuTypes.length ? 'cpu' : input.requested;
+  const note = input.forcePrebuilt
+    ? 'PAJAMAS_LLAMA_BINDING=prebuilt'
+    : local.ready
+      ? `the local build is for ${local.gpu || 'the CPU'}, not ${device}`
+      : local.reason;
+  return { kind: 'prebuilt', gpu, note };
+}
+
 /** The binding built from source for this machine's CPU, if there is a complete one. Never builds. */
 export function localBindingStatus(): Promise<LocalBindingStatus> {
   return cachedBindingStatus();
@@ -36,7 +71,7 @@ interface LlamaInternals {
   _create(options: Record<string, unknown>): Promise<Llama>;
 }
 
-export async function loadLocalBinding(lib: NodeLlamaCpp, file: string, logger: LlamaLogger): Promise<Llama> {
+export async function loadLocalBinding(lib: NodeLlamaCpp, file: string, gpu: 'cuda' | false, logger: LlamaLogger): Promise<Llama> {
   const nodeLlamaDir = path.dirname(path.dirname(require.resolve('node-llama-cpp')));
   const { Llama } = (await import(pathToFileURL(path.join(nodeLlamaDir, 'dist', 'bindings', 'Llama.js')).href)) as {
     Llama: LlamaInternals;
@@ -47,7 +82,7 @@ export async function loadLocalBinding(lib: NodeLlamaCpp, file: string, logger: 
     bindingPath: file,
     buildType: 'localBuild',
     buildMetadata: {
-      buildOptions: { customCmakeOptions: {}, gpu: false, llamaCpp: { repo: 'node-llama-cpp bundle', release: 'bundled' } },
+      buildOptions: { customCmakeOptions: {}, gpu, llamaCpp: { repo: 'node-llama-cpp bundle', release: 'bundled' } },
     },
     logLevel: lib.LlamaLogLevel.warn,
     logger,

@@ -6,7 +6,7 @@
  */
 import { FailureError } from '../errors';
 import type { Logger } from '../job';
-import { type BindingChoice, loadLocalBinding, localBindingStatus } from './binding';
+import { type BindingChoice, decideBinding, loadLocalBinding, localBindingStatus } from './binding';
 import type { DeviceInfo } from './model-host/protocol';
 
 export type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -37,11 +37,6 @@ export interface CreateLlamaOptions {
   log?: Logger;
 }
 
-/**
- * A Llama instance for this process. On the CPU it prefers the binding built from node-llama-cpp's
- * bundled source with the same flags as the llama.cpp tools (binding.ts), when one is built; with
- * a GPU (asked for, or found by 'auto') it uses node-llama-cpp's prebuilt GPU binaries.
- */
 export interface CreatedLlama {
   llama: Llama;
   binding: BindingChoice;
@@ -49,32 +44,34 @@ export interface CreatedLlama {
   recentErrors: () => string[];
 }
 
+/**
+ * A Llama instance for this process: the binding built from node-llama-cpp's bundled source with
+ * the tools' flags when it fits the device (binding.ts decides), else node-llama-cpp's prebuilt
+ * binaries, which cover CUDA, Vulkan, Metal and the CPU.
+ */
 export async function createLlama(opts: CreateLlamaOptions): Promise<CreatedLlama> {
   const lib = await loadNodeLlamaCpp();
   const errors: string[] = [];
   const logger = llamaLogger(lib, opts.log, errors);
   const recentErrors = () => errors.splice(0);
-  const wantsCpu = opts.gpu === 'cpu' || (opts.gpu === 'auto' && !(await hasGpuCandidate(lib)));
-  if (wantsCpu) {
-    const local = await localBindingStatus();
-    if (local.ready && process.env.PAJAMAS_LLAMA_BINDING !== 'prebuilt') {
-      try {
-        return { llama: await loadLocalBinding(lib, local.path, logger), binding: { kind: 'local', path: local.path }, recentErrors };
-      } catch (error) {
-        opts.log?.(`the llama.cpp binding built from source did not load (${(error as Error).message}); using the prebuilt one`);
-      }
+  const gpuTypes = opts.gpu === 'auto' ? (await lib.getLlamaGpuTypes('supported')).filter((t) => t !== false) : [];
+  const decision = decideBinding({
+    requested: opts.gpu,
+    gpuTypes,
+    local: await localBindingStatus(),
+    forcePrebuilt: process.env.PAJAMAS_LLAMA_BINDING === 'prebuilt',
+  });
+  if (decision.kind === 'local') {
+    try {
+      const llama = await loadLocalBinding(lib, decision.path, decision.gpu, logger);
+      return { llama, binding: { kind: 'local', path: decision.path }, recentErrors };
+    } catch (error) {
+      opts.log?.(`the llama.cpp binding built from source did not load (${(error as Error).message}); using the prebuilt one`);
     }
-    const llama = await getPrebuilt(lib, 'cpu', logger);
-    return { llama, binding: { kind: 'prebuilt', path: PREBUILT, note: local.ready ? undefined : local.reason }, recentErrors };
   }
-  const llama = await getPrebuilt(lib, opts.gpu, logger);
-  return { llama, binding: { kind: 'prebuilt', path: PREBUILT }, recentErrors };
-}
-
-/** Whether node-llama-cpp finds a GPU driver it has binaries for (CUDA, Vulkan, Metal). */
-async function hasGpuCandidate(lib: NodeLlamaCpp): Promise<boolean> {
-  const types = await lib.getLlamaGpuTypes('supported');
-  return types.some((t) => t !== false);
+  const llama = await getPrebuilt(lib, decision.kind === 'prebuilt' ? decision.gpu : opts.gpu, logger);
+  const note = decision.kind === 'prebuilt' ? decision.note : 'the binding built from source did not load';
+  return { llama, binding: { kind: 'prebuilt', path: PREBUILT, note }, recentErrors };
 }
 
 async function getPrebuilt(lib: NodeLlamaCpp, gpu: GpuChoice, logger: LlamaLogger): Promise<Llama> {

@@ -13,7 +13,7 @@ import { packageRoot } from '../../assets';
 import { CancelledError, FailureError, FormatError, type PajamasError } from '../../errors';
 import type { Logger } from '../../job';
 import type { GpuChoice } from '../node-llama';
-import { modelHostEnvironment } from './environment';
+import { modelHostEnvironment, modelHostExecArgv } from './environment';
 import {
   type DeviceInfo,
   type HostReplies,
@@ -104,7 +104,7 @@ export class ModelHost {
     if (opts.signal?.aborted) throw new CancelledError();
     const child = fork(opts.script ?? resolveModelHostScript(), [], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
+      execArgv: modelHostExecArgv(process.env),
       env: modelHostEnvironment(process.env),
       serialization: 'json',
     });

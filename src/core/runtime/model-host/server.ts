@@ -66,7 +66,7 @@ class HostState {
         if (this.engine) throw new UsageError('this model host already holds a model; start another host for another model');
         const { type: _type, id: _id, ...load } = request;
         this.recentErrors(); // only this load's errors explain its failure
-        this.engine = await loadGgufEngine(this.llama, { ...load, signal, recentErrors: this.recentErrors });
+        this.engine = await loadGgufEngine(this.llama, { ...load, signal, log: this.log, recentErrors: this.recentErrors });
         return this.engine.loaded;
       }
       case 'chat':
