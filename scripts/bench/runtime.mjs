@@ -245,7 +245,8 @@ async function main() {
     const d = results[0];
     console.log(table(results));
     console.log(
-      `runtime: ${d.device}${d.gpuNames.length ? ` (${d.gpuNames.join(', ')})` : ''}, ${d.binding.kind} binding; llama-bench: ${d.llamaBenchBackends}`,
+      `runtime: ${d.device}${d.gpuNames.length ? ` (${d.gpuNames.join(', ')})` : ''}, ${d.binding.kind} binding; ` +
+        `llama-bench: ${d.llamaBenchBackends}`,
     );
     console.log(`best of ${option('rounds', '3')} alternating rounds (ABBA) per row, ${option('reps', '5')} repetitions each`);
     for (const w of new Set(results.flatMap((r) => r.warnings))) console.log(`warning: ${w}`);

@@ -122,7 +122,8 @@ export function formatBenchReport(report: BenchReport): string {
     row(`pajamas (${where})`, report.pajamas.pp.toFixed(2), report.pajamas.tg.toFixed(2)),
     row(`llama-bench (${report.llamaBenchBackends})`, report.llamaBench.pp.toFixed(2), report.llamaBench.tg.toFixed(2)),
     row('ratio', report.ratio.pp.toFixed(3), report.ratio.tg.toFixed(3)),
-    `per generated token: ${report.overheadUsPerToken.toFixed(0)} us more than llama-bench (process boundary: at most ${ipc.toFixed(0)} us)`,
+    `per generated token: ${report.overheadUsPerToken.toFixed(0)} us more than llama-bench ` +
+      `(process boundary: at most ${ipc.toFixed(0)} us)`,
     `${report.threads} thread(s), ${report.reps} repetition(s) x ${report.rounds.length} round(s), best round each`,
   ].join('\n');
 }

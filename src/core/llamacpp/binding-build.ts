@@ -127,7 +127,8 @@ export async function buildLlamaBinding(opts: BindingBuildOptions = {}): Promise
   const headers = findNodeHeaders();
   if (!headers)
     throw new FailureError(
-      "the Node.js headers (node_api.h) were not found beside Node.js or in /usr/include/node; install Node.js from nodejs.org or your distribution's nodejs package",
+      'the Node.js headers (node_api.h) were not found beside Node.js or in /usr/include/node; ' +
+        "install Node.js from nodejs.org or your distribution's nodejs package",
     );
   const release = await acquireLock(ctx.tools.lock, { signal: opts.signal, wait: opts.wait, purpose: 'build the node-llama-cpp binding' });
   try {

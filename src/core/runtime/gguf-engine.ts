@@ -125,7 +125,8 @@ export class GgufEngine {
   private checkFits(promptTokens: number, room: number): void {
     if (promptTokens + room > this.loaded.contextSize)
       throw new UsageError(
-        `the prompt is ${promptTokens} tokens, which leaves no room for a reply in the context of ${this.loaded.contextSize} tokens; open the session with a larger context`,
+        `the prompt is ${promptTokens} tokens, which leaves no room for a reply in the context of ` +
+          `${this.loaded.contextSize} tokens; open the session with a larger context`,
       );
   }
 

@@ -213,13 +213,14 @@ export class ModelHost {
     if (error) return new FailureError(`the model host could not be started: ${error.message}`, data, { cause: error });
     if (signal && NATIVE_ABORTS.has(signal) && during?.loading) {
       return new FormatError(
-        `llama.cpp ended the model process with ${signal} while loading this file: it is damaged, or uses something this llama.cpp build does not support${tail}`,
+        `llama.cpp ended the model process with ${signal} while loading this file: ` +
+          `it is damaged, or uses something this llama.cpp build does not support${tail}`,
         { path: during.loading },
       );
     }
-    const how = signal
-      ? `was ended by ${signal}${signal === 'SIGKILL' ? ' (killed from outside, or out of memory)' : NATIVE_ABORTS.has(signal) ? ' (a native crash)' : ''}`
-      : `exited with code ${code}`;
+    const why =
+      signal === 'SIGKILL' ? ' (killed from outside, or out of memory)' : signal && NATIVE_ABORTS.has(signal) ? ' (a native crash)' : '';
+    const how = signal ? `was ended by ${signal}${why}` : `exited with code ${code}`;
     return new FailureError(`the model process ${how}${what}${tail}`, data);
   }
 }

@@ -36,6 +36,8 @@ const REBUILD: Record<ErrorCode, (message: string) => PajamasError> = {
   tool: (m) => new PajamasError('tool', m),
   'quality-gate': (m) => new QualityGateError(m),
   cancelled: (m) => new CancelledError(m),
+  // The host's InternalError already added its "please report" sentence to the message.
+  internal: (m) => new PajamasError('internal', m),
 };
 
 export function deserializeError(error: SerializedError): PajamasError {
