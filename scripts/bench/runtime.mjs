@@ -170,7 +170,20 @@ function tinyModel(dir) {
   if (!existsSync(manifest)) {
     if (!existsSync(source)) throw new Error(`needs ${source} (set PAJAMAS_SHARED_DIR)`);
     log(`quantizing ${source} to Q4_K_M with pajamas quantize...`);
-    const args = ['quantize', source, '-o', dir, '--formats', 'gguf', '--targets', 'Q4_K_M', '--imatrix', 'off', '--no-eval'];
+    const args = [
+      'quantize',
+      source,
+      '-o',
+      dir,
+      '--formats',
+      'gguf',
+      '--targets',
+      'Q4_K_M',
+      '--imatrix',
+      'off',
+      '--no-eval',
+      '--no-stock-check',
+    ];
     const r = spawnSync(process.execPath, [path.join(root, 'bin', 'pajamas.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`pajamas quantize failed (exit ${r.status})`);
   }
