@@ -97,8 +97,10 @@ async function hostRound(
   host: ModelHost,
   file: string,
   request: BenchRequest & { genTokens: number },
+  signal: AbortSignal | undefined,
 ): Promise<{ speed: Speed; ipcUsPerToken: number }> {
-  const what = { what: `benchmarking ${file}` };
+  // The signal goes with each request: a cancel stops the host's loop, not only the next round.
+  const what = { what: `benchmarking ${file}`, signal };
   const time = async <T>(fn: () => Promise<T>) => {
     const t0 = process.hrtime.bigint();
     const value = await fn();
@@ -155,7 +157,7 @@ export async function benchRuntime(file: string, opts: BenchOptions): Promise<Be
     };
     const ours = async (i: number) => {
       throwIfCancelled(opts.signal);
-      const r = await hostRound(host, file, { tokens: p, genTokens: n, reps, vocabSize });
+      const r = await hostRound(host, file, { tokens: p, genTokens: n, reps, vocabSize }, opts.signal);
       opts.log?.(`round ${i + 1}: pajamas pp ${r.speed.pp.toFixed(2)} tg ${r.speed.tg.toFixed(2)} t/s`);
       return r;
     };
