@@ -16,6 +16,7 @@ import type { JobOptions } from '../job';
 import { archSpecFor } from './arch-specs';
 import { Hparams } from './hparams';
 import { GgufOutput } from './gguf-output';
+import { gptOssWarnings } from './gpt-oss';
 import { buildMetadata, readGenerationConfig } from './model-metadata';
 import { type OutType } from './recipe';
 import { planTensors, type TensorPlan } from './tensor-map';
@@ -193,5 +194,6 @@ function configWarnings(plan: TensorPlan): string[] {
         `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`,
       );
   }
+  if (plan.spec.ggufArch === 'gpt-oss') out.push(...gptOssWarnings(h));
   return out;
 }
