@@ -5,7 +5,8 @@
  */
 import type { GgmlTypeName } from '../formats/ggml-types';
 
-export const PLAN_TARGETS = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'] as const;
+/** llama.cpp targets planned for; MXFP4_MOE is llama.cpp's gpt-oss-style recipe (MXFP4 experts, Q8_0 elsewhere). */
+export const PLAN_TARGETS = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0', 'MXFP4_MOE'] as const;
 export type PlanTarget = (typeof PLAN_TARGETS)[number];
 
 export const PLAN_STRATEGIES = ['pajamas', 'naive'] as const;
