@@ -2,7 +2,8 @@
  * Synthetic GGUF models (right names, shapes and hparams; zero weights) and `llama-quantize
  * --dry-run`, which prints the type llama.cpp would give every tensor without quantizing.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { GgufWriter } from '../../src/core/formats/gguf-writer';
 import { ggmlType, isGgmlTypeName, parseGgmlType, tensorBytes, type GgmlTypeName } from '../../src/core/formats/ggml-types';
@@ -91,15 +92,21 @@ export async function dryRunTypes(
   target: string,
   overrides?: string[],
 ): Promise<Map<string, GgmlTypeName>> {
-  const args = ['--dry-run'];
-  if (overrides) {
-    const file = path.join(path.dirname(input), `overrides-${target}.txt`);
-    await writeFile(file, `${overrides.join('\n')}\n`);
-    args.push('--tensor-type-file', file);
+  // The input may sit in a read-only or shared folder (../shared): the type file goes to a temp folder.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pajamas-dry-run-'));
+  try {
+    const args = ['--dry-run'];
+    if (overrides) {
+      const file = path.join(dir, `overrides-${target}.txt`);
+      await writeFile(file, `${overrides.join('\n')}\n`);
+      args.push('--tensor-type-file', file);
+    }
+    args.push(input, path.join(dir, 'unused.gguf'), target);
+    const result = await runLlamaTool('llama-quantize', args, { tools });
+    return parseDryRun(`${result.stdout}\n${result.stderr}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  args.push(input, path.join(path.dirname(input), 'unused.gguf'), target);
-  const result = await runLlamaTool('llama-quantize', args, { tools });
-  return parseDryRun(`${result.stdout}\n${result.stderr}`);
 }
 
 /** `[   3/ 123] token_embd.weight - [ 256, 300, 1, 1], type = f16, size = 0.15 MiB -> 0.04 MiB (q4_K)` */
