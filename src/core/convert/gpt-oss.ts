@@ -190,6 +190,11 @@ export function gptOssSwaPeriod(h: Hparams): number {
       `gpt-oss layer_types ${JSON.stringify(types)} do not repeat as (sliding x N, full), which is the only layout llama.cpp's gpt-oss runs`,
     );
   }
+  if (period === 1) {
+    throw new UnsupportedError(
+      "gpt-oss layer_types has no sliding_attention layer; llama.cpp's gpt-oss always builds a sliding-window cache and aborts without one",
+    );
+  }
   return period;
 }
 

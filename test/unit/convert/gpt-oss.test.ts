@@ -104,7 +104,7 @@ test('gpt-oss metadata: sliding window, expert width, YaRN, no pattern key at th
   assert.equal(g.metadata.has('gpt-oss.attention.sliding_window_pattern'), false);
 });
 
-test('gpt-oss layer_types: another period is written, an irregular one is refused', async (t) => {
+test('gpt-oss layer_types: another period is written; an irregular one, or one without a sliding layer, is refused', async (t) => {
   const m = await tiny(t, 'gpt_oss');
   const types = ['sliding_attention', 'full_attention', 'full_attention', 'sliding_attention'];
   assert.throws(
@@ -112,10 +112,13 @@ test('gpt-oss layer_types: another period is written, an irregular one is refuse
     (e: unknown) => e instanceof UnsupportedError && /do not repeat/.test(e.message),
   );
   assert.throws(() => planTensors({ ...m.config, sliding_window: null } as never, m.st, 'f16'), /sliding_window/);
+  // llama.cpp's gpt-oss aborts (GGML_ASSERT is_swa_any) without a sliding layer.
+  const full = ['full_attention', 'full_attention', 'full_attention', 'full_attention'];
+  assert.throws(() => planTensors({ ...m.config, layer_types: full } as never, m.st, 'f16'), /no sliding_attention layer/);
   const out = path.join(m.dir, 'out.gguf');
   for (const [layerTypes, period] of [
     [['sliding_attention', 'sliding_attention', 'full_attention', 'sliding_attention'], 3],
-    [['full_attention', 'full_attention', 'full_attention', 'full_attention'], 1],
+    [['sliding_attention', 'sliding_attention', 'sliding_attention', 'sliding_attention'], 0],
   ] as const) {
     writeFileSync(path.join(m.dir, 'config.json'), JSON.stringify({ ...m.config, layer_types: layerTypes }));
     await convertToGguf(m.dir, { outPath: out });
