@@ -45,7 +45,13 @@ export function planQuantization(arch: ArchitectureInfo, tensors: readonly Model
   const prepared = prepare(arch, tensors, options);
   const decided = options.strategy === 'naive' ? planNaive(prepared) : planPajamas(arch, prepared, options.target, options.gains ?? {});
   const mlx = planMlx(
-    prepared.map((p, i) => ({ kind: p.kind, shape: p.tensor.shape, quantizable: p.stock.quantizable, ggufType: decided[i]!.type })),
+    prepared.map((p, i) => ({
+      kind: p.kind,
+      shape: p.tensor.shape,
+      quantizable: p.stock.quantizable,
+      ggufType: decided[i]!.type,
+      sourceType: p.sourceType,
+    })),
     options,
   );
 

@@ -18,6 +18,8 @@ export const MLX_GROUP_SIZES = [32, 64, 128] as const;
 export interface MlxQuant {
   bits: number;
   groupSize: number;
+  /** MLX quantization mode: affine (the default, with scales and biases) or mxfp4 (E2M1 codes, E8M0 scales). */
+  mode?: 'affine' | 'mxfp4';
 }
 
 /** What a tensor does in the network; the plan's rules are written per kind. */
