@@ -41,7 +41,7 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
 
     const first = await quantizeModel(request);
     assert.equal(first.manifest.artifacts.length, PLAN_TARGETS.length * PLAN_STRATEGIES.length);
-    assert.equal(first.built.length, 8);
+    assert.equal(first.built.length, PLAN_TARGETS.length * PLAN_STRATEGIES.length);
     for (const artifact of first.manifest.artifacts) {
       assert.equal(artifact.format, 'gguf');
       if (artifact.format !== 'gguf') continue;
@@ -62,7 +62,7 @@ for (const name of ['pajama-tiny-gqa', 'pajama-tiny-moe']) {
 
     const second = await quantizeModel(request);
     assert.deepEqual(second.built, [], 'nothing is rebuilt');
-    assert.equal(second.skipped.length, 8);
+    assert.equal(second.skipped.length, PLAN_TARGETS.length * PLAN_STRATEGIES.length);
   });
 }
 
