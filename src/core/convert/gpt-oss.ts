@@ -54,7 +54,8 @@ function expectShape(h: Hparams, t: SafetensorsTensor, want: number[], what: str
   if (t.shape.join() === want.join()) return;
   throw new FormatError(
     `config.json and the weights disagree: ${t.name} has shape [${t.shape.join(', ')}], but ${what} implies [${want.join(', ')}] ` +
-      `(hidden_size ${h.hiddenSize}, intermediate_size ${h.num('intermediate_size')}, ${h.num(['num_local_experts', 'num_experts'])} experts)`,
+      `(hidden_size ${h.hiddenSize}, intermediate_size ${h.num('intermediate_size')}, ` +
+      `${h.num(['num_local_experts', 'num_experts'])} experts)`,
     { path: h.source, tensor: t.name },
   );
 }
@@ -187,7 +188,8 @@ export function gptOssSwaPeriod(h: Hparams): number {
   const regular = types.every((t, i) => (t === 'sliding_attention') === (period === 0 || i % period < period - 1));
   if (!regular || types.some((t) => t !== 'sliding_attention' && t !== 'full_attention')) {
     throw new UnsupportedError(
-      `gpt-oss layer_types ${JSON.stringify(types)} do not repeat as (sliding x N, full), which is the only layout llama.cpp's gpt-oss runs`,
+      `gpt-oss layer_types ${JSON.stringify(types)} do not repeat as (sliding x N, full), ` +
+        `which is the only layout llama.cpp's gpt-oss runs`,
     );
   }
   if (period === 1) {
@@ -220,7 +222,8 @@ export function gptOssWarnings(h: Hparams): string[] {
   const limit = h.num('swiglu_limit');
   if (limit !== undefined && limit !== LLAMA_CPP_SWIGLU_LIMIT) {
     out.push(
-      `swiglu_limit is ${limit}, but llama.cpp's gpt-oss clamps the SwiGLU at ${LLAMA_CPP_SWIGLU_LIMIT}; outputs will differ from transformers`,
+      `swiglu_limit is ${limit}, but llama.cpp's gpt-oss clamps the SwiGLU at ${LLAMA_CPP_SWIGLU_LIMIT}; ` +
+        `outputs will differ from transformers`,
     );
   }
   const rope = h.rope;

@@ -67,7 +67,8 @@ export function gptOssMlxExperts(model: SafetensorsModel, where: string, dtype: 
     const [blocks, scales, bias] = ['_blocks', '_scales', '_bias'].map((s) => parts.get(s));
     if (parts.has('')) {
       throw new UnsupportedError(
-        `${where}: ${stem} holds dequantized experts; MLX output of gpt-oss is written from the MXFP4 release (experts copied in MLX's mxfp4 mode). Use GGUF output for this checkpoint.`,
+        `${where}: ${stem} holds dequantized experts; MLX output of gpt-oss is written from the MXFP4 release ` +
+          `(experts copied in MLX's mxfp4 mode). Use GGUF output for this checkpoint.`,
       );
     }
     if (!blocks || !scales || !bias)

@@ -47,13 +47,16 @@ export function nativeExpertChoice(
   if (sourceType === 'MXFP4') {
     return {
       type: 'MXFP4',
-      reason: `${kind}: kept MXFP4, the experts' released precision (any other type re-rounds them; llama-quantize copies them as they are)`,
+      reason:
+        `${kind}: kept MXFP4, the experts' released precision ` + `(any other type re-rounds them; llama-quantize copies them as they are)`,
     };
   }
   if (sourceType === 'F16' || sourceType === 'BF16' || sourceType === 'F32') {
     return {
       type: 'MXFP4',
-      reason: `${kind}: MXFP4, the experts' native precision (values dequantized from MXFP4 quantize back exactly; other types re-round them)`,
+      reason:
+        `${kind}: MXFP4, the experts' native precision ` +
+        `(values dequantized from MXFP4 quantize back exactly; other types re-round them)`,
     };
   }
   return null;

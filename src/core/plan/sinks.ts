@@ -15,6 +15,8 @@ export function sinkAdjustment(arch: ArchitectureInfo, kind: TensorKind): { fact
   if (!arch.attentionSinks || (kind !== 'attn_q' && kind !== 'attn_k')) return null;
   return {
     factor: SINK_SCORE_FACTOR,
-    because: `learned attention sinks (kept F32): score errors also move weight to or from the sink, scaling the head's output (x${SINK_SCORE_FACTOR})`,
+    because:
+      `learned attention sinks (kept F32): score errors also move weight to or from the sink, ` +
+      `scaling the head's output (x${SINK_SCORE_FACTOR})`,
   };
 }

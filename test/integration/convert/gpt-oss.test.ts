@@ -58,7 +58,9 @@ async function tensorBytes(file: GgufFile, name: string): Promise<Buffer> {
   return readGgufTensorBytes(file, info);
 }
 
-test('gpt-oss MXFP4 checkpoint: experts repacked exactly, the rest equal to the dequantized twin, whose logits match the reference', async (t) => {
+const MXFP4_CHECK =
+  'gpt-oss MXFP4 checkpoint: experts repacked exactly, the rest equal to the dequantized twin, whose logits match the reference';
+test(MXFP4_CHECK, async (t) => {
   const model = buildTinyModel('gpt_oss', { seed: 7 });
   t.after(() => rmSync(model.dir, { recursive: true, force: true }));
   const twin = dequantizedTwin(model, dequantizeMxfp4, path.join(model.dir, 'twin'));
@@ -97,7 +99,8 @@ test('gpt-oss MXFP4 checkpoint: experts repacked exactly, the rest equal to the 
 
   const rounded = worstDiff(want, await llamaLogProbs(mxPath, IDS));
   t.diagnostic(
-    `twin max |dlogp| ${Math.max(...exact).toExponential(2)}; MXFP4 file median ${median(rounded).toFixed(3)}, max ${Math.max(...rounded).toFixed(3)}`,
+    `twin max |dlogp| ${Math.max(...exact).toExponential(2)}; ` +
+      `MXFP4 file median ${median(rounded).toFixed(3)}, max ${Math.max(...rounded).toFixed(3)}`,
   );
   assert.ok(median(rounded) <= ACTIVATION_ROUNDING, `MXFP4 file: median per-position |dlogp| ${median(rounded)}`);
 });

@@ -21,14 +21,18 @@ interface RefTokenizer {
 }
 
 const HARMONY_TEXTS = [
-  '<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\nReasoning: medium\n\n# Valid channels: analysis, commentary, final.<|end|>',
+  '<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\nReasoning: medium\n\n' +
+    '# Valid channels: analysis, commentary, final.<|end|>',
   '<|start|>user<|message|>What is 2+2? Réponds en français 🦙<|end|><|start|>assistant',
-  '<|start|>assistant<|channel|>analysis<|message|>User asks 2+2. Simple: 4.<|end|><|start|>assistant<|channel|>final<|message|>2 + 2 = 4.<|return|>',
+  '<|start|>assistant<|channel|>analysis<|message|>User asks 2+2. Simple: 4.<|end|>' +
+    '<|start|>assistant<|channel|>final<|message|>2 + 2 = 4.<|return|>',
   '<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"東京"}<|call|>',
   'def f(x):\n    return x ** 2  # 🚀\n<|endoftext|>',
 ];
 
-test('gpt-oss tokenizer.json + Harmony template -> GGUF: special-token ids, template, end tokens and chat wrapper as the reference', async (t) => {
+const GGUF_CHECK =
+  'gpt-oss tokenizer.json + Harmony template -> GGUF: special-token ids, template, end tokens and chat wrapper as the reference';
+test(GGUF_CHECK, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pajamas-harmony-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const src = path.join(projectRoot, 'node_modules', '@lenml', 'tokenizer-gptoss', 'models');

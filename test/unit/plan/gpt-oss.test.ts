@@ -51,7 +51,9 @@ test('gpt-oss experts stay MXFP4 at every target, from MXFP4 or dequantized sour
   }
 });
 
-test('gpt-oss at the Q4_K_M budget: every tensor at least as precise as llama.cpp MXFP4_MOE, the freed bytes on attention and embeddings', () => {
+const AT_Q4_K_M =
+  'gpt-oss at the Q4_K_M budget: every tensor at least as precise as llama.cpp MXFP4_MOE, the freed bytes on attention and embeddings';
+test(AT_Q4_K_M, () => {
   const pajamas = plan(SHAPE, 'Q4_K_M', 'pajamas');
   const mxfp4Moe = new Map(plan(SHAPE, 'MXFP4_MOE', 'naive').tensors.map((t) => [t.name, t]));
   let above = 0;
