@@ -8,6 +8,7 @@ import { CancelledError, UsageError, throwIfCancelled } from '../errors';
 import type { Logger } from '../job';
 import type { Placement } from './artifact-choice';
 import { Conversation } from './conversation';
+import { ReasoningRouter } from './reasoning';
 import { type GpuChoice, type Llama, type NodeLlamaCpp, deviceName, getLlamaInstance, loadNodeLlamaCpp, setLlamaLog } from './node-llama';
 import { StopMatcher, TokenTextDecoder } from './text-stream';
 import {
@@ -117,9 +118,11 @@ class GgufSession implements RuntimeSession {
         return { text: '', stopReason: 'max-tokens', tokens: 0 };
       }
       let tokens = 0;
+      // Reasoning segments (Harmony's analysis channel) go apart from the answer.
+      const router = new ReasoningRouter({ onToken: opts.onToken, onReasoning: opts.onReasoning });
       try {
         const result = await this.chatSession.promptWithMeta(user.content, {
-          onTextChunk: (text) => opts.onToken?.(text),
+          onResponseChunk: (chunk) => router.chunk(chunk),
           onToken: (t) => (tokens += t.length),
           signal: opts.signal,
           stopOnAbortSignal: true,
@@ -129,7 +132,8 @@ class GgufSession implements RuntimeSession {
           customStopTriggers: opts.stop?.length ? opts.stop : undefined,
         });
         this.conversation.addReply(result.responseText);
-        return { text: result.responseText, stopReason: chatStopReason(result.stopReason, opts.signal), tokens };
+        const reasoning = router.reasoning ? { reasoning: router.reasoning } : {};
+        return { text: result.responseText, stopReason: chatStopReason(result.stopReason, opts.signal), tokens, ...reasoning };
       } catch (error) {
         this.conversation.restore(before);
         throw error;
