@@ -43,6 +43,8 @@ test('gpt-oss: every target and strategy as planned, MXFP4 experts kept, MLX mxf
     evalTextFile: evalText,
     contextSize: 128,
     gate: false,
+    // The files as planned are what is checked here; the check against stock has its own tests.
+    stockCheck: false,
   });
   const { artifacts } = result.manifest;
   const gguf = artifacts.filter((a) => a.format === 'gguf');
@@ -78,7 +80,7 @@ test('gpt-oss: every target and strategy as planned, MXFP4 experts kept, MLX mxf
     `mean KLD: pajamas Q4_K_M ${kld('Q4_K_M-pajamas')}, naive Q4_K_M ${kld('Q4_K_M-naive')}, MXFP4_MOE ${kld('MXFP4_MOE-naive')}`,
   );
   // llama.cpp's own recipe re-rounds the MXFP4 experts at the K-quant targets; pajamas keeps them.
-  // (Against MXFP4_MOE, which keeps them too, random weights give no meaningful ranking: see the README's trained model.)
+  // (Against MXFP4_MOE, which keeps them too, random weights rank them only roughly: see the README's gpt-oss table.)
   for (const target of ['Q4_K_M', 'Q5_K_M']) {
     assert.ok(kld(`${target}-pajamas`) < kld(`${target}-naive`) / 2, `${target}: pajamas far closer to F16 than naive`);
   }

@@ -4,7 +4,8 @@
  * answer (dimmed on stderr, in "reasoning" with --json, hidden by --no-reasoning) and stdout holds
  * only the answer. A hand-built gpt-oss model (test/fixtures/models/scripted-harmony.ts) gives a
  * known reply. Greedy raw completions of random gpt-oss files, the converter's and the pipeline's,
- * equal llama.cpp's own llama-simple.
+ * equal llama.cpp's own llama-simple, and llama-simple's reply on the hand-built model, read by the
+ * Harmony text splitter, is the reasoning and answer `pajamas run` shows.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { convertToGguf } from '../../../src/core/convert';
+import { HarmonyTextSplitter } from '../../../src/core/runtime/reasoning';
 import { buildScriptedHarmony } from '../../fixtures/models/scripted-harmony';
 import { buildTinyModel } from '../../fixtures/models/tiny-models';
 import { projectRoot } from '../../helpers/env';
@@ -45,6 +47,17 @@ test('pajamas run on gpt-oss: the Harmony analysis channel apart from the final 
   const hidden = pajamas(['run', m.gguf, '-p', 'What do you say?', '--no-reasoning', ...ARGS]);
   assert.equal(hidden.stdout, `${m.answer}\n`);
   assert.doesNotMatch(hidden.stderr, new RegExp(m.thinking));
+
+  // llama.cpp's own greedy reply (llama-simple renders the special tokens) splits the same way:
+  // the reply goes on past <|end|> to the final message, as a generation loop of our own would see it.
+  const tools = await llamaToolsOrSkip(t);
+  if (!tools) return;
+  const prompt = '<|start|>user<|message|>What do you say?<|end|><|start|>assistant';
+  const raw = await llamaSimple(tools, m.gguf, prompt, 32);
+  const split = new HarmonyTextSplitter({});
+  split.push(raw.slice(raw.indexOf(prompt) + prompt.length));
+  split.flush();
+  assert.deepEqual([split.reasoning, split.answer], [doc.reasoning, doc.text], raw);
 });
 
 test('pajamas chat on gpt-oss: each turn shows the reasoning apart and answers on stdout', async (t) => {
@@ -100,6 +113,7 @@ test('greedy raw completion of gpt-oss GGUFs (converter F16, pipeline Q4_K_M and
     '--imatrix',
     'off',
     '--no-eval',
+    '--no-stock-check',
   ]);
   assert.equal(q.code, 0, q.stderr);
   const files = [f16, ...['Q4_K_M-pajamas', 'Q4_K_M-naive', 'MXFP4_MOE-pajamas'].map((id) => path.join(out, `hf-${id}.gguf`))];
