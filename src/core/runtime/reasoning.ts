@@ -1,47 +1,31 @@
 /**
  * Reasoning kept apart from the answer. Harmony models (gpt-oss) write their chain of thought to an
- * "analysis" channel before the "final" one; node-llama-cpp's Harmony chat wrapper reports those
- * parts as "thought" segments (and "commentary" as "comment" segments) in its response chunks,
- * while plain text chunks are the answer. This router sends each kind to its own callback and keeps
- * the reasoning text, so a caller can show it dimmed, hide it, or return it next to the answer.
+ * "analysis" channel (and tool preambles to "commentary") before the "final" one. The model host's
+ * loop streams the reply as text; this module reads the channels from that text, so a caller can
+ * show the reasoning dimmed, hide it, or return it next to the answer, and the conversation keeps
+ * only the answer.
  */
-
-/** A node-llama-cpp response chunk, as much of it as the router reads. */
-export interface ResponseChunk {
-  /** "segment" for reasoning and commentary; undefined for the answer. */
-  type?: string;
-  /** "thought" (Harmony's analysis channel) or "comment" (its commentary channel). */
-  segmentType?: string;
-  text: string;
-}
+import type { GenerateResult } from './types';
 
 export interface ReasoningHandlers {
   /** Answer text, as it streams. */
   onToken?: (text: string) => void;
-  /** Reasoning text (thought and commentary segments), as it streams. */
+  /** Reasoning text (analysis and commentary messages), as it streams. */
   onReasoning?: (text: string) => void;
 }
 
-export class ReasoningRouter {
-  private reasoningText = '';
-
-  constructor(private readonly handlers: ReasoningHandlers) {}
-
-  /** Routes one chunk; pass it as node-llama-cpp's `onResponseChunk`. */
-  chunk(c: ResponseChunk): void {
-    if (!c.text) return;
-    if (c.type === 'segment') {
-      this.reasoningText += c.text;
-      this.handlers.onReasoning?.(c.text);
-    } else {
-      this.handlers.onToken?.(c.text);
-    }
-  }
-
-  /** All reasoning text so far ('' when the model gave none). */
-  get reasoning(): string {
-    return this.reasoningText;
-  }
+/**
+ * Runs `generate` with its streamed text read as Harmony channels: the result's text is the answer,
+ * its `reasoning` the rest (when there was any).
+ */
+export async function withHarmonyChannels(
+  handlers: ReasoningHandlers,
+  generate: (onText: (text: string) => void) => Promise<GenerateResult>,
+): Promise<GenerateResult> {
+  const channels = new HarmonyTextSplitter(handlers);
+  const reply = await generate((text) => channels.push(text));
+  channels.flush();
+  return { ...reply, text: channels.answer, ...(channels.reasoning ? { reasoning: channels.reasoning } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HarmonyTextSplitter, ReasoningRouter } from '../../../src/core/runtime/reasoning';
+import { HarmonyTextSplitter, withHarmonyChannels } from '../../../src/core/runtime/reasoning';
 
 /** Feeds `pieces` and returns what went where. */
 function split(pieces: string[]) {
@@ -42,13 +42,18 @@ test('Harmony text: a reply without headers is all answer; a marker cut off at t
   assert.deepEqual(split(['Ends with <|chan']), { reasoning: '', answer: 'Ends with <|chan' });
 });
 
-test('node-llama-cpp response chunks: segments are reasoning, plain chunks the answer', () => {
-  const shown: string[] = [];
-  const router = new ReasoningRouter({ onToken: (t) => shown.push(`a:${t}`), onReasoning: (t) => shown.push(`r:${t}`) });
-  router.chunk({ type: 'segment', segmentType: 'thought', text: 'Think' });
-  router.chunk({ type: 'segment', segmentType: 'comment', text: '.' });
-  router.chunk({ text: '' });
-  router.chunk({ text: 'Hi' });
-  assert.deepEqual(shown, ['r:Think', 'r:.', 'a:Hi']);
-  assert.equal(router.reasoning, 'Think.');
+test('withHarmonyChannels: the result holds the answer as text and the reasoning apart; streamed the same way', async () => {
+  const streamed: string[] = [];
+  const handlers = { onToken: (t: string) => streamed.push(`a:${t}`), onReasoning: (t: string) => streamed.push(`r:${t}`) };
+  const result = await withHarmonyChannels(handlers, async (onText) => {
+    for (const piece of ['<|channel|>analysis<|message|>Th', 'ink<|start|>assistant<|chan', 'nel|>final<|message|>Hi']) onText(piece);
+    return { text: 'ignored', stopReason: 'eos', tokens: 9 };
+  });
+  assert.deepEqual(result, { text: 'Hi', reasoning: 'Think', stopReason: 'eos', tokens: 9 });
+  assert.deepEqual(streamed, ['r:Th', 'r:ink', 'a:Hi']);
+  const plain = await withHarmonyChannels({}, async (onText) => {
+    onText('Hi');
+    return { text: 'Hi', stopReason: 'eos', tokens: 1 };
+  });
+  assert.deepEqual(plain, { text: 'Hi', stopReason: 'eos', tokens: 1 });
 });
