@@ -10,6 +10,7 @@ import { evaluateArtifacts, openManifest, reveal, verifyArtifacts } from './feat
 import { quantize } from './features/quantize';
 import { showArchitecture } from './features/show-architecture';
 import { clearHuggingFaceToken, setHuggingFaceToken } from './features/token';
+import { openManifestAsJson, openManifestEditor } from './manifest-editor/commands';
 import type { ModelsView } from './tree';
 
 export type CommandId =
@@ -23,7 +24,9 @@ export type CommandId =
   | 'pajamas.setHuggingFaceToken'
   | 'pajamas.clearHuggingFaceToken'
   | 'pajamas.showLog'
-  | 'pajamas.restartWorker';
+  | 'pajamas.restartWorker'
+  | 'pajamas.openManifestAsJson'
+  | 'pajamas.openManifestEditor';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -53,6 +56,8 @@ function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
         await ctx.worker.restart();
       },
     },
+    'pajamas.openManifestAsJson': { title: 'Open as JSON', run: (ctx, uri) => openManifestAsJson(ctx, uri) },
+    'pajamas.openManifestEditor': { title: 'Open in Manifest Editor', run: openManifestEditor },
   };
 }
 

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { PajamasApi } from './api';
 import { registerCommands } from './commands';
+import { registerManifestEditor } from './manifest-editor';
 import { createCtx } from './ctx';
 import { registerModelsView } from './tree';
 import { startWorkerForModelFiles } from './worker/model-files';
@@ -15,7 +16,7 @@ export function activate(context: vscode.ExtensionContext): PajamasApi {
   const started = sample();
   const ctx = createCtx(context);
   const models = registerModelsView(ctx);
-  context.subscriptions.push(models, registerCommands(ctx, models), startWorkerForModelFiles(ctx));
+  context.subscriptions.push(models, registerCommands(ctx, models), startWorkerForModelFiles(ctx), registerManifestEditor(ctx));
   const activation = activationCost(started, sample());
   ctx.output.log(
     `Llama-Pajamas activated: ${activation.wallMs.toFixed(0)} ms (${activation.cpuMs.toFixed(0)} ms of CPU) loading and activating`,

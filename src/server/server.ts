@@ -11,6 +11,7 @@ import { CancelJobNotification, JobProgressNotification, LogNotification } from 
 import { ManifestDiagnostics } from './diagnostics';
 import { ConfigHover } from './hover';
 import { JobRegistry } from './jobs';
+import { registerManifestEditorRequests } from './manifest-editor';
 import { registerRequests } from './requests';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -39,6 +40,7 @@ connection.onNotification(CancelJobNotification, ({ jobId }) => {
   jobs.cancel(jobId);
 });
 registerRequests({ connection, jobs, diagnostics, version: packageVersion() });
+registerManifestEditorRequests(connection, diagnostics);
 
 // The client asks for shutdown before it stops us: stop every job so its tools and temporaries go.
 connection.onShutdown(() => jobs.cancelAll());

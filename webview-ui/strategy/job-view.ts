@@ -2,7 +2,7 @@
 import type { Artifact, Progress } from '../../src/protocol/core-types';
 import type { ErrorView, JobView } from '../../src/protocol/strategy-view';
 import type { QuantizeResult } from '../../src/protocol/worker';
-import { el } from '../lib/dom';
+import { el, svgDataUrl } from '../lib/dom';
 import { formatBytes, formatDuration, formatNumber } from '../lib/format';
 
 export interface JobViewEvents {
@@ -88,9 +88,7 @@ function results(r: QuantizeResult, events: JobViewEvents): HTMLElement[] {
   ];
   if (r.gateFailures?.length) out.push(el('p', { class: 'gate-failed' }, `Failed the quality gate: ${r.gateFailures.join(', ')}`));
   if (r.chartSvg) {
-    out.push(
-      el('img', { class: 'chart', alt: 'File size against mean KL divergence', src: `data:image/svg+xml;base64,${base64(r.chartSvg)}` }),
-    );
+    out.push(el('img', { class: 'chart', alt: 'File size against mean KL divergence', src: svgDataUrl(r.chartSvg) }));
   }
   out.push(el('div', { class: 'actions' }, openManifest, reveal));
   return out;
@@ -115,13 +113,6 @@ function artifactRow(a: Artifact, r: QuantizeResult): HTMLElement {
     el('td', { class: `gate ${gate}` }, gate),
     el('td', { class: 'state' }, state),
   );
-}
-
-/** UTF-8 safe base64 of the chart text (labels may hold any character). */
-function base64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 function assertNever(x: never): never {
