@@ -6,6 +6,7 @@ import type * as vscode from 'vscode';
 import type { ModelListing } from '../protocol/models';
 import type { QuantizeRequest } from '../core/pipeline/options';
 import type { QuantizeResult, WorkerInfo } from '../protocol/worker';
+import type { ManifestEditorProbe } from './manifest-editor/editor';
 import type { PlanRender } from './strategy/panel';
 import type { TreeSection } from './tree/sections';
 
@@ -37,6 +38,8 @@ export interface PajamasTesting {
   cancelJob(jobId: string): void;
   /** Resolves with the first progress step of a job. */
   firstProgress(jobId: string): Promise<string>;
+  /** The manifest editor open on a manifest.json (absolute path), if one is. */
+  manifestEditor(manifestPath: string): ManifestEditorProbe | undefined;
 }
 
 export interface TreeSnapshotNode {

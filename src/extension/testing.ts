@@ -2,6 +2,7 @@
 import { QuantizeRequestType, WorkerInfoRequest } from '../protocol/worker';
 import type { PajamasTesting, TreeSnapshotNode } from './api';
 import type { Ctx } from './ctx';
+import { openEditors } from './manifest-editor/editor';
 import { lastPlanRender } from './strategy/panel';
 import type { ModelsView } from './tree';
 import type { PajamasNode } from './tree/nodes';
@@ -52,5 +53,6 @@ export function testingApi(ctx: Ctx, models: ModelsView, activation: PajamasTest
           resolve(e.progress.step);
         });
       }),
+    manifestEditor: (manifestPath) => openEditors.get(manifestPath),
   };
 }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { codeServerHome, ensureCodeServer, isInstalled, startCodeServer } from './harness/code-server.mjs';
+import { prepareArtifacts } from './harness/fixtures.mjs';
 import { APT_PACKAGES, chromiumPath, missingPreconditions } from './harness/preconditions.mjs';
 import { runUiTests } from './harness/ui-test.mjs';
 import { launchBrowser, runHostSuite, workbenchUrl } from './harness/workbench.mjs';
@@ -115,7 +116,10 @@ async function runSuites(server, scratch) {
     if (only !== 'host') {
       log('(b) UI tests');
       const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
-      ui = await Promise.race([runUiTests(browser, uiUrl, { shotsDir: SHOTS, log: (line) => log(`  ${line}`) }), server.crashed]);
+      ui = await Promise.race([
+        runUiTests(browser, uiUrl, { shotsDir: SHOTS, workspace: ws, log: (line) => log(`  ${line}`) }),
+        server.crashed,
+      ]);
       log(`(b) UI tests: ${ui.passed} passed, ${ui.failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
     }
     return { hostCode, mocha, ui };
@@ -142,6 +146,8 @@ async function main() {
   await build();
   log('built dist/extension.js and the in-host suite');
   const scratch = prepareScratch();
+  const skipped = prepareArtifacts(ROOT, path.join(scratch, 'ws'), log);
+  if (skipped) log(skipped);
   const server = await startCodeServer(bin, path.join(scratch, 'server'));
   log(`code-server listening on ${server.url} (process group ${server.pid})`);
   let result;

@@ -53,9 +53,12 @@ export function registerManifestAutoOpen(ctx: Ctx): vscode.Disposable {
         preview: tab.isPreview,
         preserveFocus: !tab.isActive,
       });
-      // The text tab may have gone already (a preview replaced by the editor's own tab).
-      const still = tab.group.tabs.find((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key);
-      if (still) await vscode.window.tabGroups.close(still, true);
+      // Looked up again: tab objects change as their group does, and a preview may be gone already.
+      const still = vscode.window.tabGroups.all
+        .filter((g) => g.viewColumn === tab.group.viewColumn)
+        .flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === key);
+      if (still.length) await vscode.window.tabGroups.close(still, true);
     } catch (error) {
       ctx.output.error(`could not open ${input.uri.fsPath} in the manifest editor: ${String(error)}`);
     } finally {

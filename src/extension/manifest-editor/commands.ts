@@ -30,18 +30,23 @@ function tabsOf(uri: vscode.Uri, custom: boolean): vscode.Tab[] {
     );
 }
 
+/** Closes the tabs (looked up after the other editor opened: tab objects change when a group does). */
+async function closeTabs(tabs: vscode.Tab[]): Promise<void> {
+  if (tabs.length) await vscode.window.tabGroups.close(tabs, true);
+}
+
 /** Shows the manifest's text in place of the manifest editor, at `line` (1-based) when given. */
 export async function openManifestAsJson(_ctx: Ctx, arg?: unknown, line?: number): Promise<vscode.TextEditor> {
   const uri = manifestUri(arg);
   rememberOpenedAsJson(uri, true);
-  const replaced = tabsOf(uri, true);
-  const editor = await vscode.window.showTextDocument(uri, { viewColumn: replaced[0]?.group.viewColumn, preview: false });
+  const column = tabsOf(uri, true)[0]?.group.viewColumn;
+  const editor = await vscode.window.showTextDocument(uri, { viewColumn: column, preview: false });
   if (line !== undefined) {
     const position = new vscode.Position(Math.max(0, line - 1), 0);
     editor.selection = new vscode.Selection(position, position);
     editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
-  if (replaced.length) await vscode.window.tabGroups.close(replaced, true);
+  await closeTabs(tabsOf(uri, true));
   return editor;
 }
 
@@ -51,7 +56,7 @@ export async function openManifestEditor(_ctx: Ctx, arg?: unknown): Promise<void
   if (!(await isPajamasManifest(uri)))
     throw new UsageError(`${uri.fsPath} is not a Llama-Pajamas manifest (it has neither our "$schema" nor a "manifestVersion")`);
   rememberOpenedAsJson(uri, false);
-  const replaced = tabsOf(uri, false);
-  await vscode.commands.executeCommand('vscode.openWith', uri, MANIFEST_EDITOR_VIEW_TYPE, { viewColumn: replaced[0]?.group.viewColumn });
-  if (replaced.length) await vscode.window.tabGroups.close(replaced, true);
+  const column = tabsOf(uri, false)[0]?.group.viewColumn;
+  await vscode.commands.executeCommand('vscode.openWith', uri, MANIFEST_EDITOR_VIEW_TYPE, { viewColumn: column });
+  await closeTabs(tabsOf(uri, false));
 }

@@ -28,10 +28,17 @@ import { openManifestAsJson } from './commands';
 /** Edits are read again this long after typing stops. */
 export const INSPECT_DEBOUNCE_MS = 200;
 
+/** What the in-host tests see of an open manifest editor. */
+export interface ManifestEditorProbe {
+  readonly state: { doc: ManifestDocView; verify: VerifyView };
+  nextShown(): Promise<void>;
+  receive(message: unknown): Promise<void>;
+}
+
 /** Open editors by manifest path (the in-host tests read their state). */
 export const openEditors = new Map<string, ManifestEditor>();
 
-export class ManifestEditor implements vscode.Disposable {
+export class ManifestEditor implements vscode.Disposable, ManifestEditorProbe {
   private readonly channel: WebviewChannel<ManifestViewToHost, ManifestHostToView>;
   private readonly disposables: vscode.Disposable[] = [];
   private doc: ManifestDocView;
@@ -87,6 +94,12 @@ export class ManifestEditor implements vscode.Disposable {
 
   get state(): { doc: ManifestDocView; verify: VerifyView } {
     return { doc: this.doc, verify: this.verifyView };
+  }
+
+  /** A message as the page would send it: checked on arrival like every other (tests drive the editor so). */
+  async receive(m: unknown): Promise<void> {
+    if (!isManifestViewMessage(m) || m.type === 'ready') throw new Error(`not a message the page may send: ${JSON.stringify(m)}`);
+    await this.handle(m);
   }
 
   /** Resolves once the worker's next reading of the text is on screen. */

@@ -2,6 +2,7 @@
 // menu, notifications, output panel) and take screenshots into test-output/vscode/.
 // Each step is one entry of STEPS; `Workbench` holds the ways of reaching VS Code's UI.
 import path from 'node:path';
+import { MANIFEST_STEPS } from './ui-manifest.mjs';
 
 const COMMAND_TITLE = 'Pajamas: Show Architecture';
 /** The explorer context menu shows the title without the category. */
@@ -13,9 +14,12 @@ const READY_MS = 60_000;
 const normalize = (s) => s.replace(/\u00a0/g, ' ');
 
 class Workbench {
-  constructor(page, shotsDir) {
+  constructor(page, shotsDir, { workspace, log }) {
     this.page = page;
     this.shotsDir = shotsDir;
+    /** The workspace folder's path, for steps that check what is in it. */
+    this.workspace = workspace;
+    this.log = log;
   }
 
   shot(name) {
@@ -59,6 +63,51 @@ class Workbench {
     // The menu ignores clicks during its fade-in (against the click that opened it).
     await page.waitForTimeout(400);
     return page.locator('.context-view .action-item', { hasText: title });
+  }
+
+  /** Opens a workspace file with Quick Open (Ctrl+P), the way a person who knows its path does. */
+  async quickOpen(relativePath) {
+    const { page } = this;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+    await input.fill(relativePath);
+    // Recently opened files rank first: pick the row whose folder is the one asked for.
+    const folder = path.dirname(relativePath);
+    const row = page
+      .locator('.quick-input-list .monaco-list-row', { hasText: path.basename(relativePath) })
+      .filter({ hasText: folder === '.' ? '' : folder })
+      .first();
+    await row.waitFor({ timeout: WAIT_MS });
+    await row.click();
+  }
+
+  /** The webview frame (webviews are nested iframes) that shows `selector`, once one does. */
+  async webviewFrame(selector, timeoutMs = WAIT_MS) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const f of this.page.frames()) {
+        if (
+          await f
+            .locator(selector)
+            .count()
+            .catch(() => 0)
+        )
+          return f;
+      }
+      if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
+      await this.page.waitForTimeout(250);
+    }
+  }
+
+  /** Closes the bottom panel when it is open (room for editors in screenshots). */
+  async hidePanel() {
+    const panel = this.page.locator('.part.panel');
+    if (await panel.isVisible().catch(() => false)) {
+      await this.page.keyboard.press('Control+J');
+      await panel.waitFor({ state: 'hidden', timeout: WAIT_MS });
+    }
   }
 
   panelAction(label) {
@@ -148,14 +197,15 @@ const STEPS = [
       await wb.waitForOutput(['ERROR Show Architecture']);
     },
   },
+  ...MANIFEST_STEPS,
 ];
 
 /** Runs every step in one workbench window; returns {passed, failed}. */
-export async function runUiTests(browser, url, { shotsDir, log }) {
+export async function runUiTests(browser, url, { shotsDir, workspace, log }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message.slice(0, 200)}`));
-  const wb = new Workbench(page, shotsDir);
+  const wb = new Workbench(page, shotsDir, { workspace, log });
   const results = { passed: 0, failed: 0 };
   try {
     await page.goto(url);
