@@ -19,7 +19,7 @@ import type { PlanResult } from '../src/protocol/worker';
 import { el, replaceChildren } from './lib/dom';
 import { connectToHost } from './lib/vscode';
 import { architectureCard } from './strategy/arch-card';
-import { errorBlock, jobSection } from './strategy/job-view';
+import { errorBlock, jobSection, tickElapsed } from './strategy/job-view';
 import { OptionsForm } from './strategy/options-form';
 import { planBody, planTotals } from './strategy/plan-view';
 
@@ -80,6 +80,7 @@ strategySelect.addEventListener('change', () =>
 );
 
 window.addEventListener('message', (e: MessageEvent<HostToView>) => receive(e.data));
+setInterval(() => tickElapsed(jobSlot), 1000);
 host.post({ type: 'ready' });
 
 function receive(m: HostToView): void {

@@ -78,7 +78,7 @@ export function logError(ctx: Ctx, title: string, error: unknown): PajamasError 
   const e = asPajamasError(error);
   ctx.output.error(`${title}: [${e.code}] ${e.message}`);
   if (Object.keys(e.data).length) ctx.output.log(`  details: ${JSON.stringify(e.data)}`);
-  if (e.code === 'failure' && e.stack) ctx.output.log(`  stack: ${e.stack}`);
+  if (e.code === 'failure' && e.stack?.includes('\n    at ')) ctx.output.log(`  stack: ${e.stack}`);
   if (e.cause instanceof Error && e.cause.stack) ctx.output.log(`  cause: ${e.cause.stack}`);
   return e;
 }

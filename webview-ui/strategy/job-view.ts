@@ -52,8 +52,14 @@ function progressBlock(p: Progress | null, startedAt: number): HTMLElement {
     bar,
     el('div', { class: 'progress-step' }, el('strong', {}, p?.step ?? 'starting'), pct, amount),
     p?.message ? el('div', { class: 'progress-message' }, p.message) : null,
-    el('div', { class: 'progress-elapsed' }, `elapsed ${formatDuration(Date.now() - startedAt)}`),
+    el('div', { class: 'progress-elapsed', 'data-started': startedAt }, `elapsed ${formatDuration(Date.now() - startedAt)}`),
   );
+}
+
+/** Advances the "elapsed" line of a running job between progress messages. */
+export function tickElapsed(root: ParentNode): void {
+  const line = root.querySelector<HTMLElement>('.progress-elapsed[data-started]');
+  if (line) line.textContent = `elapsed ${formatDuration(Date.now() - Number(line.dataset.started))}`;
 }
 
 export function errorBlock(error: ErrorView): HTMLElement {

@@ -163,7 +163,8 @@ export function fromWorkerError(error: unknown, what: string): PajamasError {
     const data: unknown = error.data;
     if (isWorkerErrorData(data)) {
       const e = new PajamasError(data.code, error.message, data.details);
-      if (data.stack) e.stack = data.stack;
+      // The client-side stack says nothing; the worker's (sent for unexpected failures) does.
+      e.stack = data.stack ?? `${e.name}: ${e.message} (in the worker)`;
       return e;
     }
     if (error.code === ErrorCodes.PendingResponseRejected) {

@@ -1,48 +1,50 @@
-// Artifacts the VS Code suites need in their workspace, made with the real pipeline from the shared
-// trained model before code-server starts (both halves, in-host and UI, use them):
-//   gqa-pajamas/        pajama-tiny-gqa quantized to Q4_K_M and Q8_0, evaluated against F16
-//   truncated-pajamas/  a copy whose Q8_0 file was cut short (Verify must report it)
-//   loose/stories260K.gguf  a GGUF outside any manifest (the chat's picker lists it)
-// The pipeline runs in a cache folder under test-output/ and skips what is unchanged on later runs.
-// Without ../shared nothing is made; the tests that need these skip (and fail under PAJAMAS_REQUIRE_SHARED=1).
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+// Models the VS Code tests work on, copied from ../shared into the scratch workspace (never into
+// the project), and a Hugging Face hub cache in the standard layout (blobs, snapshots of symlinks,
+// refs) holding one of them, for the Pajamas view's "Hugging Face cache" section.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const GENERATED = 'gqa-pajamas';
-export const TRUNCATED = 'truncated-pajamas';
-/** The artifact of TRUNCATED that is cut short. */
-export const TRUNCATED_ARTIFACT = 'pajama-tiny-gqa-Q8_0-pajamas';
-/** Evaluation text: the first bytes of the held-out War and Peace (a few chunks of 128 tokens: quick). */
-const EVAL_TEXT_BYTES = 6000;
-const QUANTIZE_TIMEOUT_MS = 10 * 60_000;
-
-export function sharedDir(root) {
-  return process.env.PAJAMAS_SHARED_DIR ?? path.resolve(root, '..', 'shared');
+export function sharedRoot(projectRoot) {
+  return process.env.PAJAMAS_SHARED_DIR ?? path.resolve(projectRoot, '..', 'shared');
 }
 
-/** Makes (or reuses) the artifacts and copies them into `ws`; returns what was skipped, if anything. */
-export function prepareArtifacts(root, ws, log) {
-  const shared = sharedDir(root);
-  const model = path.join(shared, 'models', 'pajama-tiny-gqa');
-  const loose = path.join(shared, 'models', 'stories260K-gguf', 'stories260K.gguf');
-  if (!existsSync(model) || !existsSync(loose)) return `no ${shared}/models: the artifact fixtures were not made`;
-  const cache = path.join(root, 'test-output', 'vscode-fixtures');
-  mkdirSync(cache, { recursive: true });
-  const evalText = path.join(cache, 'eval-text.txt');
-  writeFileSync(evalText, readFileSync(path.join(shared, 'data', 'war-and-peace-heldout.txt')).subarray(0, EVAL_TEXT_BYTES));
-  const out = path.join(cache, GENERATED);
-  const started = Date.now();
-  const args = ['bin/pajamas.js', 'quantize', model, '-o', out, '--targets', 'Q4_K_M,Q8_0', '--formats', 'gguf', '--imatrix', 'off'];
-  args.push('--eval-text', evalText, '--ctx', '128', '--no-gate');
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: QUANTIZE_TIMEOUT_MS });
-  if (r.status !== 0) throw new Error(`making the artifact fixtures failed (${r.status ?? r.signal}):\n${(r.stderr ?? '').slice(-2000)}`);
-  log(`artifact fixtures ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${out})`);
-  cpSync(out, path.join(ws, GENERATED), { recursive: true });
-  cpSync(out, path.join(ws, TRUNCATED), { recursive: true });
-  const cut = path.join(ws, TRUNCATED, `${TRUNCATED_ARTIFACT}.gguf`);
-  truncateSync(cut, Math.floor(statSync(cut).size / 2));
-  mkdirSync(path.join(ws, 'loose'), { recursive: true });
-  cpSync(loose, path.join(ws, 'loose', 'stories260K.gguf'));
-  return null;
+/** Copies the shared tiny models the tests quantize into `ws/models/`; returns what it copied. */
+export function copySharedModels(ws, shared) {
+  const copied = [];
+  const hf = path.join(shared, 'models', 'stories260K-hf');
+  if (existsSync(hf)) {
+    cpSync(hf, path.join(ws, 'models', 'stories-hf'), { recursive: true });
+    copied.push('models/stories-hf');
+  }
+  const gguf = path.join(shared, 'models', 'stories260K-gguf', 'stories260K.gguf');
+  if (existsSync(gguf)) {
+    mkdirSync(path.join(ws, 'models'), { recursive: true });
+    copyFileSync(gguf, path.join(ws, 'models', 'stories260K.gguf'));
+    copied.push('models/stories260K.gguf');
+  }
+  return copied;
+}
+
+/**
+ * `<cache>/models--pajamas--stories260K/{blobs/<sha256>, snapshots/<rev>/<file> -> ../../blobs/<sha256>, refs/main}`,
+ * the layout huggingface_hub writes. Returns the cache root, or null without ../shared.
+ */
+export function buildHfCache(cache, shared) {
+  const source = path.join(shared, 'models', 'stories260K-hf');
+  if (!existsSync(source)) return null;
+  const repo = path.join(cache, 'models--pajamas--stories260K');
+  const revision = createHash('sha1').update('pajamas-test-revision').digest('hex');
+  const snapshot = path.join(repo, 'snapshots', revision);
+  mkdirSync(path.join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(path.join(repo, 'refs'), { recursive: true });
+  for (const file of readdirSync(source)) {
+    const bytes = readFileSync(path.join(source, file));
+    const blob = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(path.join(repo, 'blobs', blob), bytes);
+    symlinkSync(path.join('..', '..', 'blobs', blob), path.join(snapshot, file));
+  }
+  writeFileSync(path.join(repo, 'refs', 'main'), revision);
+  return cache;
 }

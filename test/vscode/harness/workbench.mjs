@@ -68,7 +68,7 @@ export async function runHostSuite(browser, url, { timeoutMs, verbose, print }) 
       if (['log', 'info', 'warn', 'error'].includes(type)) print(util.format(...args));
     });
     if (verbose) page.on('console', (m) => print(`[browser] ${m.text()}`));
-    await page.goto(url);
+    await page.goto(url, { timeout: 120_000, waitUntil: 'domcontentloaded' });
     let timer;
     const timedOut = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the in-host suite did not finish within ${timeoutMs / 1000}s`)), timeoutMs);

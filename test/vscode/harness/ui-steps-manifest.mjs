@@ -1,19 +1,18 @@
-// UI steps of the manifest editor (see ui-test.mjs for the Workbench they drive): our manifest
+// UI steps of the manifest editor (ui-workbench.mjs has the ways of reaching the UI they use): our manifest
 // opens in it with its table and charts, a web app's manifest.json stays text, a broken manifest
 // shows its error with the line, and Verify all reports the truncated artifact. Screenshots go to
-// test-output/vscode/. The generated folders come from fixtures.mjs; without them those steps fail
+// test-output/vscode/. The generated folders come from artifact-fixtures.mjs; without them those steps fail
 // only under PAJAMAS_REQUIRE_SHARED=1 (otherwise they say they were skipped and pass).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { GENERATED, TRUNCATED, TRUNCATED_ARTIFACT } from './fixtures.mjs';
-
-const WAIT_MS = 30_000;
+import { GENERATED, TRUNCATED, TRUNCATED_ARTIFACT } from './artifact-fixtures.mjs';
+import { WAIT_MS } from './ui-workbench.mjs';
 
 /** False (and a log line) when the generated fixtures are absent and that is allowed. */
 function haveFixtures(wb, folder) {
   if (existsSync(path.join(wb.workspace, folder, 'manifest.json'))) return true;
   if (process.env.PAJAMAS_REQUIRE_SHARED === '1')
-    throw new Error(`${folder}/ is missing from the workspace (fixtures.mjs did not make it)`);
+    throw new Error(`${folder}/ is missing from the workspace (artifact-fixtures.mjs did not make it)`);
   wb.log(`skipped: ${folder}/ is missing (no ../shared)`);
   return false;
 }
@@ -31,7 +30,7 @@ export const MANIFEST_STEPS = [
       if (rows !== 2) throw new Error(`the artifacts table has ${rows} rows, expected 2`);
       const lines = await frame.locator('svg.layer-bits polyline').count();
       if (lines !== 2) throw new Error(`the bits-per-layer chart has ${lines} lines, expected 2`);
-      await wb.hidePanel();
+      await wb.closePanel();
       await wb.page.waitForTimeout(500); // the chart image decodes
       await wb.shot('manifest-editor');
       await frame.locator('.charts').scrollIntoViewIfNeeded();
