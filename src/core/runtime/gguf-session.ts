@@ -125,11 +125,13 @@ class GgufSession implements RuntimeSession {
           stopOnAbortSignal: true,
           maxTokens: opts.maxTokens ?? DEFAULT_MAX_TOKENS,
           temperature: opts.temperature ?? DEFAULT_TEMPERATURE,
+          topP: opts.topP,
           seed: opts.seed,
           customStopTriggers: opts.stop?.length ? opts.stop : undefined,
         });
         this.conversation.addReply(result.responseText);
-        return { text: result.responseText, stopReason: chatStopReason(result.stopReason, opts.signal), tokens };
+        const stopReason = chatStopReason(result.stopReason, opts.signal);
+        return { text: result.responseText, stopReason, tokens, contextTokens: this.chatSession.sequence.nextTokenIndex };
       } catch (error) {
         this.conversation.restore(before);
         throw error;
@@ -165,6 +167,7 @@ class GgufSession implements RuntimeSession {
     if (maxTokens > 0 && !opts.signal?.aborted) {
       for await (const token of sequence.evaluate(promptTokens, {
         temperature: opts.temperature ?? DEFAULT_TEMPERATURE,
+        topP: opts.topP,
         seed: opts.seed,
       })) {
         if (model.isEogToken(token)) {
@@ -188,7 +191,7 @@ class GgufSession implements RuntimeSession {
       stopReason = 'cancelled';
     }
     if (stopReason !== 'stop') emit(stops.flush(decoder.flush()));
-    return { text, stopReason, tokens: count };
+    return { text, stopReason, tokens: count, contextTokens: sequence.nextTokenIndex };
   }
 
   history(): ChatMessage[] {

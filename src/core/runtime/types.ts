@@ -22,6 +22,8 @@ export interface GenerateOptions {
   maxTokens?: number;
   /** 0 = greedy (deterministic). Default DEFAULT_TEMPERATURE. */
   temperature?: number;
+  /** Nucleus sampling: only the most likely tokens whose probabilities add up to this. Default 1 (off). */
+  topP?: number;
   seed?: number;
   /** Strings that end the reply when generated; they are not included in the text. */
   stop?: string[];
@@ -34,6 +36,8 @@ export interface GenerateResult {
   stopReason: StopReason;
   /** Tokens generated (as the backend counts them; the MLX server's count where it reports one). */
   tokens: number;
+  /** Tokens in the context after this reply (prompt and reply), where the backend knows it. */
+  contextTokens?: number;
 }
 
 export const DEFAULT_MAX_TOKENS = 512;
