@@ -4,6 +4,7 @@
  * titles here match `contributes.commands` in package.json (the in-host suite checks both ways).
  */
 import * as vscode from 'vscode';
+import { type ChatView, chatWithModel } from './chat';
 import type { Ctx } from './ctx';
 import { reportError } from './errors';
 import { evaluateArtifacts, openManifest, reveal, verifyArtifacts } from './features/artifacts';
@@ -26,7 +27,8 @@ export type CommandId =
   | 'pajamas.showLog'
   | 'pajamas.restartWorker'
   | 'pajamas.openManifestAsJson'
-  | 'pajamas.openManifestEditor';
+  | 'pajamas.openManifestEditor'
+  | 'pajamas.chatWithModel';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -34,7 +36,7 @@ interface CommandSpec {
   run: (ctx: Ctx, ...args: unknown[]) => Promise<unknown>;
 }
 
-function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
+function commandTable(models: ModelsView, chat: ChatView): Record<CommandId, CommandSpec> {
   return {
     'pajamas.quantize': { title: 'Quantize with Pajamas', run: quantize },
     'pajamas.showArchitecture': { title: 'Show Architecture', run: showArchitecture },
@@ -58,11 +60,12 @@ function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
     },
     'pajamas.openManifestAsJson': { title: 'Open as JSON', run: (ctx, uri) => openManifestAsJson(ctx, uri) },
     'pajamas.openManifestEditor': { title: 'Open in Manifest Editor', run: openManifestEditor },
+    'pajamas.chatWithModel': { title: 'Chat with this Model', run: (_ctx, ...args) => chatWithModel(chat, ...args) },
   };
 }
 
-export function registerCommands(ctx: Ctx, models: ModelsView): vscode.Disposable {
-  const table = commandTable(models);
+export function registerCommands(ctx: Ctx, models: ModelsView, chat: ChatView): vscode.Disposable {
+  const table = commandTable(models, chat);
   return vscode.Disposable.from(
     ...(Object.keys(table) as CommandId[]).map((id) => {
       const { title, run } = table[id];

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { PajamasApi } from './api';
+import { registerChatView } from './chat';
 import { registerCommands } from './commands';
 import { registerManifestEditor } from './manifest-editor';
 import { createCtx } from './ctx';
@@ -16,7 +17,8 @@ export function activate(context: vscode.ExtensionContext): PajamasApi {
   const started = sample();
   const ctx = createCtx(context);
   const models = registerModelsView(ctx);
-  context.subscriptions.push(models, registerCommands(ctx, models), startWorkerForModelFiles(ctx), registerManifestEditor(ctx));
+  const chat = registerChatView(ctx, models);
+  context.subscriptions.push(models, chat, registerCommands(ctx, models, chat), startWorkerForModelFiles(ctx), registerManifestEditor(ctx));
   const activation = activationCost(started, sample());
   ctx.output.log(
     `Llama-Pajamas activated: ${activation.wallMs.toFixed(0)} ms (${activation.cpuMs.toFixed(0)} ms of CPU) loading and activating`,

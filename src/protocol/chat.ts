@@ -199,8 +199,8 @@ export type ChatViewToHost =
 export type ChatHostToView =
   | { type: 'init'; state: ChatViewState }
   | { type: 'state'; state: ChatViewState }
-  /** More text of a streaming reply (cheaper than a whole state). */
-  | { type: 'text'; turnId: string; text: string };
+  /** More text of a streaming reply (cheaper than a whole state), which goes at offset `at` of its text. */
+  | { type: 'text'; turnId: string; at: number; text: string };
 
 type Fields = Record<string, unknown>;
 const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
