@@ -24,6 +24,7 @@ const PRESENTATION: Record<ErrorCode, Presentation> = {
   tool: { severity: 'error', actions: ['Show Log'] },
   'quality-gate': { severity: 'warning', actions: ['Show Log'] },
   failure: { severity: 'error', actions: ['Show Log'] },
+  internal: { severity: 'error', actions: ['Show Log'] },
   // The user asked for it: a line in the log is enough.
   cancelled: { severity: 'none', actions: [] },
 };
@@ -51,7 +52,9 @@ export function adviceFor(e: PajamasError): ErrorAdvice {
   const d = e.data;
   if (Array.isArray(d.missing) && d.missing.length) {
     return {
-      hint: `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.`,
+      hint:
+        `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, ` +
+        'or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.',
       setting: 'llamaCppToolsPath',
     };
   }

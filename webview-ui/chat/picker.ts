@@ -70,7 +70,8 @@ export function sessionLine(session: SessionView, models: ChatModelOption[], eve
         'div',
         { class: 'session ready', 'data-state': 'ready' },
         el('span', { class: 'codicon codicon-check' }),
-        ` ${i.artifactId} on ${session.backend}, context ${i.contextSize.toLocaleString('en-US')} tokens, ${template}; memory ${formatBytes(session.memoryBytes)}`,
+        ` ${i.artifactId} on ${session.backend}, context ${i.contextSize.toLocaleString('en-US')} tokens, ` +
+          `${template}; memory ${formatBytes(session.memoryBytes)}`,
       );
     }
     case 'noFit': {

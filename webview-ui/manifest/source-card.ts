@@ -17,7 +17,8 @@ export function sourceCard(m: Manifest): HTMLElement {
   facts.push(['Path', s.path]);
   facts.push([
     'Tools',
-    `Llama-Pajamas ${m.tools.llamaPajamas}, llama.cpp ${m.tools.llamaCpp.release}${m.tools.nodeLlamaCpp ? `, node-llama-cpp ${m.tools.nodeLlamaCpp}` : ''}`,
+    `Llama-Pajamas ${m.tools.llamaPajamas}, llama.cpp ${m.tools.llamaCpp.release}` +
+      `${m.tools.nodeLlamaCpp ? `, node-llama-cpp ${m.tools.nodeLlamaCpp}` : ''}`,
   ]);
   facts.push(['Created', `${m.createdAt}${m.updatedAt !== m.createdAt ? ` (updated ${m.updatedAt})` : ''}`]);
   if (m.calibration)

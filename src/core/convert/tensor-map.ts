@@ -216,7 +216,8 @@ function checkCompleteness(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]):
   const missing = need.filter((n) => !names.has(n));
   if (missing.length) {
     throw new FormatError(
-      `the checkpoint lacks ${missing.length} tensor(s) that a ${h.numLayers}-layer ${spec.ggufArch} model needs (config.json), e.g. ${missing.slice(0, 5).join(', ')}; ` +
+      `the checkpoint lacks ${missing.length} tensor(s) that a ${h.numLayers}-layer ${spec.ggufArch} model needs (config.json), e.g. ` +
+        `${missing.slice(0, 5).join(', ')}; ` +
         'a shard may be missing or the config does not match the weights',
       { path: h.source },
     );

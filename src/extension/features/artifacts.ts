@@ -60,7 +60,8 @@ export async function evaluateArtifacts(ctx: Ctx, ...args: unknown[]): Promise<u
   const report = await result;
   for (const a of report.artifacts) {
     ctx.output.log(
-      `  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, top-1 ${a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`}`,
+      `  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, ` +
+        `top-1 ${a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`}`,
     );
   }
   void vscode.window.showInformationMessage(

@@ -99,8 +99,9 @@ test('chat through the worker: fit, greedy parity with pajamas run, stop, switch
   );
   const unloaded = await w.connection.sendRequest(ChatUnloadRequest, { sessionId: null });
   console.log(
-    `memory (RSS of the worker and its children): first model ${mb(loaded.memory.loadedBytes)}, before switching ${mb(switched.memory.beforeBytes)}, ` +
-      `after closing it ${mb(switched.memory.afterCloseBytes)}, second model ${mb(switched.memory.loadedBytes)}, after unloading ${mb(unloaded.memory.afterBytes)}`,
+    `memory (RSS of the worker and its children): first model ${mb(loaded.memory.loadedBytes)}, ` +
+      `before switching ${mb(switched.memory.beforeBytes)}, after closing it ${mb(switched.memory.afterCloseBytes)}, ` +
+      `second model ${mb(switched.memory.loadedBytes)}, after unloading ${mb(unloaded.memory.afterBytes)}`,
   );
 });
 
