@@ -3,10 +3,12 @@
  * validation live in one place and match `contributes.configuration` in package.json (the in-host
  * suite checks both ways).
  */
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { OutputFormat } from '../core/pipeline/options';
 import { PLAN_TARGETS, type PlanTarget } from '../core/plan/types';
+import { repoIdFromFolderName } from '../core/hf/cache';
 import { OUTPUT_FORMAT_CHOICES, type StrategyChoice } from '../protocol/strategy-view';
 
 export const CONFIG_SECTION = 'pajamas';
@@ -63,12 +65,35 @@ export function readConfig(): PajamasConfig {
   };
 }
 
-/** Where the outputs of `model` go by default: the setting, else `<model>-pajamas` beside it. */
+/** A snapshot of the Hugging Face cache: `.../models--<org>--<name>/snapshots/<commit>[/...]`. */
+const HF_SNAPSHOT = /[\\/](models--[^\\/]+)[\\/]snapshots[\\/][0-9a-f]{40}(?:[\\/]|$)/;
+
+/** The repo a path of the Hugging Face cache belongs to, or null. */
+export function hfCacheRepo(modelPath: string): string | null {
+  const folder = HF_SNAPSHOT.exec(modelPath)?.[1];
+  return folder ? repoIdFromFolderName(folder) : null;
+}
+
+/** A model's short name: the repo's name for the Hugging Face cache, else the folder or file name. */
+export function modelName(modelPath: string): string {
+  const repo = hfCacheRepo(modelPath);
+  if (repo && !/\.gguf$/i.test(modelPath)) return repo.split('/').pop()!;
+  return path.basename(modelPath).replace(/\.gguf$/i, '');
+}
+
+/**
+ * Where the outputs of `model` go by default: the setting, else `<model>-pajamas` beside it. A model
+ * in the Hugging Face cache is never written beside (that is the cache's own layout): its outputs go
+ * to the first workspace folder, or the home folder.
+ */
 export function defaultOutputFolder(modelPath: string, config: PajamasConfig = readConfig()): string {
-  const name = path.basename(modelPath).replace(/\.gguf$/i, '');
-  if (!config.outputFolder) return path.join(path.dirname(modelPath), `${name}-pajamas`);
+  const name = modelName(modelPath);
+  const beside = hfCacheRepo(modelPath)
+    ? (vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath ?? os.homedir())
+    : path.dirname(modelPath);
+  if (!config.outputFolder) return path.join(beside, `${name}-pajamas`);
   const folder = config.outputFolder.replace(/\$\{modelName\}/g, name);
-  const absolute = path.isAbsolute(folder) ? folder : path.resolve(path.dirname(modelPath), folder);
+  const absolute = path.isAbsolute(folder) ? folder : path.resolve(beside, folder);
   return config.outputFolder.includes('${modelName}') ? absolute : path.join(absolute, `${name}-pajamas`);
 }
 

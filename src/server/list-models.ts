@@ -63,27 +63,21 @@ async function scanDir(dir: string, depth: number, scan: Scan): Promise<void> {
   }
   const weights = [...files].filter((f) => f.endsWith('.safetensors') && !f.startsWith('.'));
   if (files.has('config.json') && weights.length) {
-    scan.workspace.push({
-      name: path.basename(dir),
-      path: dir,
-      kind: 'hf-folder',
-      modelType: await readModelType(path.join(dir, 'config.json')),
-      sizeBytes: await totalSize(dir, weights),
-    });
+    const [modelType, sizeBytes] = await Promise.all([readModelType(path.join(dir, 'config.json')), totalSize(dir, weights)]);
+    scan.workspace.push({ name: path.basename(dir), path: dir, kind: 'hf-folder', modelType, sizeBytes });
     return;
   }
-  for (const f of files) {
-    if (!f.toLowerCase().endsWith('.gguf') || f.startsWith('.')) continue;
-    const file = path.join(dir, f);
-    scan.workspace.push({ name: f, path: file, kind: 'gguf', modelType: null, sizeBytes: await totalSize(dir, [f]) });
+  const ggufs = [...files].filter((f) => f.toLowerCase().endsWith('.gguf') && !f.startsWith('.'));
+  for (const f of ggufs) {
+    scan.workspace.push({ name: f, path: path.join(dir, f), kind: 'gguf', modelType: null, sizeBytes: await totalSize(dir, [f]) });
   }
   if (depth >= MAX_SCAN_DEPTH) {
     if (entries.some((e) => e.isDirectory())) scan.truncated = true;
     return;
   }
-  for (const e of entries) {
-    if (e.isDirectory() && !e.name.startsWith('.') && !SKIPPED_DIRS.has(e.name)) await scanDir(path.join(dir, e.name), depth + 1, scan);
-  }
+  // Sibling folders in parallel: a listing is many small reads, each waiting on the disk.
+  const subdirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.') && !SKIPPED_DIRS.has(e.name));
+  await Promise.all(subdirs.map((e) => scanDir(path.join(dir, e.name), depth + 1, scan)));
 }
 
 /** The artifact folder at `dir`, or null when its manifest.json belongs to something else. */

@@ -5,7 +5,7 @@
 //   (b) UI tests in headless Chromium (screenshots in test-output/vscode/),
 // then kills code-server's whole process group. Missing OS packages skip it (fail under CI=true).
 // Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep),
-// PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui (one half), VERBOSE=1 (browser console),
+// PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui|vsix (one phase), VERBOSE=1 (browser console),
 // PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM. `--build-only` only builds the suite (for
 // @vscode/test-electron: extensionTestsPath dist/test/vscode/suite/index, workspace test/vscode/workspace).
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,8 @@ import { prepareArtifacts } from './harness/artifact-fixtures.mjs';
 import { buildHfCache, copySharedModels, sharedRoot } from './harness/fixtures.mjs';
 import { APT_PACKAGES, chromiumPath, missingPreconditions } from './harness/preconditions.mjs';
 import { runUiTests } from './harness/ui-test.mjs';
+import { VSIX_STEPS } from './harness/ui-steps-vsix.mjs';
+import { runVsixPhase } from './harness/vsix.mjs';
 import { launchBrowser, runHostSuite, workbenchUrl } from './harness/workbench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -100,8 +102,12 @@ function prepareScratch() {
   log(copied.length ? `copied ${copied.join(', ')} from ${shared}` : `no ${shared}: the tests that need its models skip`);
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
+  process.env.PAJAMAS_VSCODE_OUTPUT = path.join(SHOTS, 'output-channel.log');
   return scratch;
 }
+
+/** Which phases run: all, or the one PAJAMAS_VSCODE_ONLY names (host, ui, vsix). */
+const wants = (phase) => !process.env.PAJAMAS_VSCODE_ONLY || process.env.PAJAMAS_VSCODE_ONLY === phase;
 
 /** (a) then (b) against a running code-server; each races the server's crash. */
 async function runSuites(server, scratch) {
@@ -120,9 +126,8 @@ async function runSuites(server, scratch) {
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(SUITE_OUT, 'index'),
     });
-    const only = process.env.PAJAMAS_VSCODE_ONLY;
     let hostCode = 0;
-    if (only !== 'ui') {
+    if (wants('host')) {
       log('(a) in-host mocha suite');
       const verbose = process.env.VERBOSE === '1';
       hostCode = await Promise.race([runHostSuite(browser, hostUrl, { timeoutMs: HOST_SUITE_TIMEOUT_MS, verbose, print }), server.crashed]);
@@ -130,7 +135,7 @@ async function runSuites(server, scratch) {
     } else mocha.passing = -1; // not run: counts as neither passing nor failing
 
     let ui = { passed: 0, failed: 0 };
-    if (only !== 'host') {
+    if (wants('ui')) {
       log('(b) UI tests');
       const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
       ui = await Promise.race([
@@ -165,19 +170,39 @@ async function main() {
   const scratch = prepareScratch();
   const skipped = prepareArtifacts(ROOT, path.join(scratch, 'ws'), log);
   if (skipped) log(skipped);
-  const server = await startCodeServer(bin, path.join(scratch, 'server'));
-  log(`code-server listening on ${server.url} (process group ${server.pid})`);
-  let result;
-  try {
-    result = await runSuites(server, scratch);
-  } finally {
-    await server.stop();
+  let result = { hostCode: 0, mocha: { passing: -1, failing: 0, pending: 0 }, ui: { passed: 0, failed: 0 } };
+  if (wants('host') || wants('ui')) {
+    const server = await startCodeServer(bin, path.join(scratch, 'server'));
+    log(`code-server listening on ${server.url} (process group ${server.pid})`);
     try {
-      copyFileSync(server.logFile, path.join(SHOTS, 'code-server.log'));
-    } catch {
-      // no log to keep
+      result = await runSuites(server, scratch);
+    } finally {
+      await server.stop();
+      try {
+        copyFileSync(server.logFile, path.join(SHOTS, 'code-server.log'));
+      } catch {
+        // no log to keep
+      }
+      log('code-server stopped');
     }
-    log('code-server stopped');
+  }
+  if (wants('vsix')) {
+    log('(c) the installed VSIX');
+    const vsix = await runVsixPhase({
+      root: ROOT,
+      bin,
+      scratch,
+      shotsDir: SHOTS,
+      log: (line) => log(`  ${line}`),
+      startCodeServer,
+      launchBrowser: (dir) => launchBrowser(chromiumPath(), dir),
+      workbenchUrl,
+      runUiTests,
+      steps: VSIX_STEPS,
+    });
+    log(`(c) installed VSIX: ${vsix.passed} passed, ${vsix.failed} failed`);
+    result.ui.passed += vsix.passed;
+    result.ui.failed += vsix.failed;
   }
   const { hostCode, mocha, ui } = result;
   const ok = hostCode === 0 && ui.failed === 0 && mocha.passing !== 0;

@@ -38,13 +38,17 @@ export async function verifyArtifacts(ctx: Ctx, ...args: unknown[]): Promise<Ver
     return report;
   }
   for (const p of report.problems) ctx.output.error(`Verify ${folder}: ${p.subject}: ${p.file}: ${p.message}`);
-  const choice = await vscode.window.showErrorMessage(
-    `${folder}: ${report.problems.length} of ${report.filesChecked} files do not match the manifest.`,
-    'Open Manifest',
-    'Show Log',
-  );
-  if (choice === 'Open Manifest') await openManifest(ctx, manifest);
-  else if (choice === 'Show Log') ctx.output.show();
+  // Not awaited: the command is over; the notification stays until the user answers it.
+  void vscode.window
+    .showErrorMessage(
+      `${folder}: ${report.problems.length} of ${report.filesChecked} files do not match the manifest.`,
+      'Open Manifest',
+      'Show Log',
+    )
+    .then(async (choice) => {
+      if (choice === 'Open Manifest') await openManifest(ctx, manifest);
+      else if (choice === 'Show Log') ctx.output.show();
+    });
   return report;
 }
 
@@ -59,10 +63,8 @@ export async function evaluateArtifacts(ctx: Ctx, ...args: unknown[]): Promise<u
   });
   const report = await result;
   for (const a of report.artifacts) {
-    ctx.output.log(
-      `  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, ` +
-        `top-1 ${a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`}`,
-    );
+    const top1 = a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`;
+    ctx.output.log(`  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, top-1 ${top1}`);
   }
   void vscode.window.showInformationMessage(
     `${folder}: evaluated ${report.artifacts.length} artifact(s); the results are in the manifest and the Pajamas view.`,

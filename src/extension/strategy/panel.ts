@@ -19,7 +19,7 @@ import {
   isStrategyViewMessage,
 } from '../../protocol/strategy-view';
 import { PlanRequest, QuantizeRequestType } from '../../protocol/worker';
-import { defaultOutputFolder, readConfig } from '../config';
+import { defaultOutputFolder, modelName, readConfig } from '../config';
 import type { Ctx } from '../ctx';
 import { logError, reportError, toErrorView } from '../errors';
 import { WebviewChannel } from '../webview/channel';
@@ -54,9 +54,9 @@ export function openStrategyPanel(ctx: Ctx, modelPath: string): StrategyPanel {
 
 export function modelRef(modelPath: string): ModelRef {
   const base = path.basename(modelPath);
-  if (/\.gguf$/i.test(base)) return { path: modelPath, name: base.replace(/\.gguf$/i, ''), kind: 'gguf' };
-  if (base === 'config.json') return { path: path.dirname(modelPath), name: path.basename(path.dirname(modelPath)), kind: 'hf-folder' };
-  return { path: modelPath, name: base, kind: 'hf-folder' };
+  if (/\.gguf$/i.test(base)) return { path: modelPath, name: modelName(modelPath), kind: 'gguf' };
+  const folder = base === 'config.json' ? path.dirname(modelPath) : modelPath;
+  return { path: folder, name: modelName(folder), kind: 'hf-folder' };
 }
 
 export function defaultOptions(model: ModelRef): StrategyOptions {

@@ -3,6 +3,7 @@
  * model or manifest files change in the workspace or the Hugging Face cache, when a job ends, and
  * on demand. Bursts of file events are folded into one refresh.
  */
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelListing } from '../../protocol/models';
 import { ListModelsRequest } from '../../protocol/worker';
@@ -29,12 +30,18 @@ export class ModelIndex implements vscode.Disposable {
 
   constructor(private readonly ctx: Ctx) {
     const watcher = vscode.workspace.createFileSystemWatcher(MODEL_FILES);
+    // A folder deleted whole sends one event, for the folder: listen to every delete, act on those that hold a listed path.
+    const deletions = vscode.workspace.createFileSystemWatcher('**/*', true, true, false);
     this.disposables.push(
       watcher,
-      watcher.onDidCreate(() => this.scheduleRefresh()),
-      watcher.onDidDelete(() => this.scheduleRefresh()),
+      deletions,
+      deletions.onDidDelete((uri) => {
+        if (this.lists(uri.fsPath)) this.scheduleRefresh(`${uri.fsPath} went away`);
+      }),
+      watcher.onDidCreate((uri) => this.scheduleRefresh(`${uri.fsPath} appeared`)),
+      watcher.onDidDelete((uri) => this.scheduleRefresh(`${uri.fsPath} went away`)),
       watcher.onDidChange((uri) => {
-        if (uri.path.endsWith('/manifest.json')) this.scheduleRefresh();
+        if (uri.path.endsWith('/manifest.json')) this.scheduleRefresh(`${uri.fsPath} changed`);
       }),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()),
       ctx.jobs.onDidChange((e) => {
@@ -42,6 +49,14 @@ export class ModelIndex implements vscode.Disposable {
       }),
       ctx.worker.onDidRestart(() => this.scheduleRefresh()),
     );
+  }
+
+  /** True when a listed model or artifact folder is `p` or lies inside it. */
+  private lists(p: string): boolean {
+    if (this.state.kind !== 'loaded') return false;
+    const { workspace, artifacts } = this.state.listing;
+    const inside = (q: string) => q === p || q.startsWith(p + path.sep);
+    return workspace.some((m) => inside(m.path)) || artifacts.some((a) => inside(a.folder));
   }
 
   get current(): IndexState {
@@ -54,9 +69,12 @@ export class ModelIndex implements vscode.Disposable {
     return this.state;
   }
 
-  scheduleRefresh(): void {
+  scheduleRefresh(why?: string): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), REFRESH_DEBOUNCE_MS);
+    this.timer = setTimeout(() => {
+      if (why) this.ctx.output.log(`${why}: listing the models again`);
+      void this.refresh();
+    }, REFRESH_DEBOUNCE_MS);
   }
 
   /** Lists again; a refresh asked for while one runs runs once more after it. */

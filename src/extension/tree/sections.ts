@@ -2,6 +2,8 @@
  * The Pajamas view's three built-in sections, each a view of the one model listing: the Hugging
  * Face cache, the workspace's models, and the artifact folders. An empty section says what to do.
  */
+import os from 'node:os';
+import path from 'node:path';
 import type { ModelListing } from '../../protocol/models';
 import type { IndexState, ModelIndex } from './model-index';
 import { ArtifactFolderNode, HfModelNode, MessageNode, type PajamasNode, SectionNode, WorkspaceModelNode } from './nodes';
@@ -24,6 +26,12 @@ function fromListing(index: ModelIndex, pick: (listing: ModelListing) => Pajamas
   };
 }
 
+/** `/home/me/.cache/...` as `~/.cache/...`: the cache root is a description, read at a glance. */
+function tildify(p: string | undefined): string | undefined {
+  const home = os.homedir();
+  return p && (p === home || p.startsWith(home + path.sep)) ? `~${p.slice(home.length)}` : p;
+}
+
 export function builtInSections(index: ModelIndex): TreeSection[] {
   const quantizeCommand = { command: 'pajamas.quantize', title: 'Quantize with Pajamas' };
   const hf = new SectionNode(
@@ -38,7 +46,7 @@ export function builtInSections(index: ModelIndex): TreeSection[] {
         return [new MessageNode(`No models in ${cache.root}. Models downloaded with Hugging Face tools appear here.`)];
       return cache.models.map((m) => new HfModelNode(m));
     }),
-    () => (index.current.kind === 'loaded' ? (index.current.listing.hfCache?.root ?? undefined) : undefined),
+    () => (index.current.kind === 'loaded' ? tildify(index.current.listing.hfCache?.root) : undefined),
   );
   const workspace = new SectionNode(
     'workspace',

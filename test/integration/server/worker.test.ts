@@ -224,3 +224,24 @@ test('diagnostics on a manifest: schema errors, missing and resized artifacts; n
   await openDocument(w, otherUri, '{"name": "a web app"}');
   assert.deepEqual(await otherPublished, []);
 });
+
+test('without built tools and without cmake, a quantize job fails naming what to install', async (t) => {
+  const model = sharedAsset(t, 'models/stories260K-hf');
+  if (!model) return;
+  const dir = await tempDir(t);
+  const emptyPath = path.join(dir, 'bin');
+  await mkdir(emptyPath);
+  // An empty cache, no tools folder, and a PATH on which nothing can be found: a machine without a toolchain.
+  const w = await startWorker({ PATH: emptyPath, PAJAMAS_CACHE_DIR: path.join(dir, 'cache'), PAJAMAS_LLAMA_BIN_DIR: '' });
+  t.after(() => w.stop());
+  const request = { model, outDir: path.join(dir, 'out'), formats: ['gguf' as const], targets: ['Q8_0' as const], evaluate: false };
+  try {
+    await w.connection.sendRequest(QuantizeRequestType, { jobId: 'q', request: { ...request, imatrix: { kind: 'off' as const } } });
+    assert.fail('the job ran without tools');
+  } catch (error) {
+    assert.ok(error instanceof ResponseError && isWorkerErrorData(error.data), String(error));
+    assert.equal(error.data.code, 'failure');
+    assert.ok((error.data.details.missing as string[]).includes('cmake'), JSON.stringify(error.data.details));
+    assert.match(error.message, /cmake/);
+  }
+});

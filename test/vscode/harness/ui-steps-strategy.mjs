@@ -3,25 +3,8 @@
 // results, the new artifacts in the view, and a broken model's error in the Strategy view.
 import { WAIT_MS } from './ui-workbench.mjs';
 
-const MENU_TITLE = 'Quantize with Pajamas';
 /** Quantizing and evaluating the tiny model: two GGUFs, the F16 baseline and two KLD passes (slow on a busy machine). */
 const JOB_MS = 20 * 60_000;
-
-async function openStrategyFromExplorer(wb, folder, row) {
-  await wb.page.keyboard.press('Control+Shift+E');
-  if (folder && !(await wb.explorerRow(row).count())) await wb.explorerRow(folder).click();
-  await wb.explorerRow(row).waitFor({ timeout: WAIT_MS });
-  const item = await wb.contextMenuItem(row, MENU_TITLE);
-  if (!(await item.count())) throw new Error(`the context menu of ${row} lacks ${MENU_TITLE}`);
-  await wb.shot(`explorer-menu-${row}`);
-  await item.click();
-}
-
-/** Sets a vscode-checkbox in the webview to `checked`. */
-async function setCheckbox(frame, value, checked) {
-  const box = frame.locator(`vscode-checkbox[data-value="${value}"]`);
-  if ((await box.evaluate((b) => b.checked)) !== checked) await box.click();
-}
 
 export const STRATEGY_STEPS = [
   {
@@ -38,7 +21,7 @@ export const STRATEGY_STEPS = [
   {
     name: 'right-click a model folder, Quantize with Pajamas: the Strategy view shows the architecture and the plan',
     async run(wb) {
-      await openStrategyFromExplorer(wb, 'models', 'stories-hf');
+      await wb.openStrategyFromExplorer('models', 'stories-hf');
       const frame = await wb.webviewFrame('section.arch .facts');
       const arch = await frame.locator('section.arch').innerText();
       for (const fact of ['Attention', 'Layers', 'Parameters', 'Recommended'])
@@ -55,13 +38,13 @@ export const STRATEGY_STEPS = [
     name: 'choosing another target re-plans live',
     async run(wb) {
       const frame = await wb.webviewFrame('section.arch .facts');
-      await setCheckbox(frame, 'Q8_0', true);
-      await setCheckbox(frame, 'Q4_K_M', false);
+      await wb.setCheckbox(frame, 'Q8_0', true);
+      await wb.setCheckbox(frame, 'Q4_K_M', false);
       await frame.locator('.plan-status', { hasText: 'Q8_0' }).waitFor({ timeout: WAIT_MS });
       const totals = await frame.locator('.totals').innerText();
       if (!/Stock Q8_0/.test(totals)) throw new Error(`the totals are not for Q8_0 after the change: ${totals}`);
-      await setCheckbox(frame, 'Q4_K_M', true);
-      await setCheckbox(frame, 'Q8_0', false);
+      await wb.setCheckbox(frame, 'Q4_K_M', true);
+      await wb.setCheckbox(frame, 'Q8_0', false);
       await frame.locator('.plan-status', { hasText: 'Q4_K_M' }).waitFor({ timeout: WAIT_MS });
     },
   },
@@ -69,7 +52,7 @@ export const STRATEGY_STEPS = [
     name: 'Start: progress in the view and a notification, then results with the chart, and the artifacts in the Pajamas view',
     async run(wb) {
       const frame = await wb.webviewFrame('section.arch .facts');
-      await setCheckbox(frame, 'mlx', false);
+      await wb.setCheckbox(frame, 'mlx', false);
       await frame.locator('vscode-radio[value="both"]').click();
       // No importance matrix: the calibration pass is the slowest step on a busy machine.
       await frame.locator('vscode-radio[value="off"]').click();
@@ -100,7 +83,7 @@ export const STRATEGY_STEPS = [
   {
     name: 'a model the worker cannot read shows its error in the Strategy view',
     async run(wb) {
-      await openStrategyFromExplorer(wb, null, 'broken-model');
+      await wb.openStrategyFromExplorer(null, 'broken-model');
       const frame = await wb.webviewFrame('section.arch .error');
       const text = await frame.locator('section.arch').innerText();
       if (!/config\.json/.test(text) || !/truncated|invalid JSON/.test(text))

@@ -7,10 +7,11 @@ import { MANIFEST_STEPS } from './ui-steps-manifest.mjs';
 import { STRATEGY_STEPS } from './ui-steps-strategy.mjs';
 import { READY_MS, Workbench } from './ui-workbench.mjs';
 
-const STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS];
+/** The steps run on the development extension (test/vscode/run.mjs's phase b). */
+export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS];
 
 /** Runs every step in one workbench window; returns {passed, failed}. */
-export async function runUiTests(browser, url, { shotsDir, workspace, log }) {
+export async function runUiTests(browser, url, { shotsDir, log, workspace, steps = DEV_STEPS, readyRow = 'tiny-llama' }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message.slice(0, 200)}`));
@@ -19,15 +20,15 @@ export async function runUiTests(browser, url, { shotsDir, workspace, log }) {
   try {
     await page.goto(url, { timeout: READY_MS, waitUntil: 'domcontentloaded' });
     await page.locator('.monaco-workbench').waitFor({ timeout: READY_MS });
-    await wb.explorerRow('tiny-llama').waitFor({ timeout: READY_MS });
+    await wb.explorerRow(readyRow).waitFor({ timeout: READY_MS });
     log('workbench ready (explorer shows the test workspace)');
   } catch (e) {
     log(`FAIL workbench did not come up: ${e.message.split('\n')[0]}`);
     await wb.shot('fail-workbench').catch(() => {});
     await context.close().catch(() => {});
-    return { passed: 0, failed: STEPS.length };
+    return { passed: 0, failed: steps.length };
   }
-  for (const step of STEPS) {
+  for (const step of steps) {
     const t0 = Date.now();
     try {
       await step.run(wb);

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export const WAIT_MS = 30_000;
 export const READY_MS = 60_000;
+/** Wide enough for the Pajamas view's descriptions (sizes, quality) in screenshots. */
+const SIDEBAR_WIDTH = 460;
 
 /** Monaco renders spaces as no-break spaces. */
 export const normalize = (s) => s.replace(/\u00a0/g, ' ');
@@ -123,6 +125,18 @@ export class Workbench {
     const view = this.page.locator('.pane-header[aria-label^="Models"]');
     if (!(await view.isVisible().catch(() => false))) await icon.click();
     await this.treeRow('Workspace models').waitFor({ timeout: WAIT_MS });
+    await this.widenSideBar(SIDEBAR_WIDTH);
+  }
+
+  /** Drags the side bar's edge until it is `width` pixels wide (descriptions are cut at the default 300). */
+  async widenSideBar(width) {
+    const box = await this.page.locator('.part.sidebar').boundingBox();
+    if (!box || box.width >= width - 5) return;
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(box.x + box.width - 1, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
   }
 
   /** A row of the Pajamas view whose text contains `text`. */
@@ -146,5 +160,22 @@ export class Workbench {
       await this.page.waitForTimeout(250);
     }
     throw new Error(`no webview shows ${selector}`);
+  }
+
+  /** Explorer: (expands `folder`,) right-clicks `row`, chooses "Quantize with Pajamas". */
+  async openStrategyFromExplorer(folder, row) {
+    await this.page.keyboard.press('Control+Shift+E');
+    if (folder && !(await this.explorerRow(row).count())) await this.explorerRow(folder).click();
+    await this.explorerRow(row).waitFor({ timeout: WAIT_MS });
+    const item = await this.contextMenuItem(row, 'Quantize with Pajamas');
+    if (!(await item.count())) throw new Error(`the context menu of ${row} lacks Quantize with Pajamas`);
+    await this.shot(`explorer-menu-${row}`);
+    await item.click();
+  }
+
+  /** Sets a vscode-checkbox of a webview to `checked`. */
+  async setCheckbox(frame, value, checked) {
+    const box = frame.locator(`vscode-checkbox[data-value="${value}"]`);
+    if ((await box.evaluate((b) => b.checked)) !== checked) await box.click();
   }
 }

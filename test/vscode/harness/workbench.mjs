@@ -37,13 +37,14 @@ async function remoteAuthority(base) {
 
 /**
  * The workbench URL for `folder`, with the development-extension payload that stands in for
- * `--extensionDevelopmentPath` / `--extensionTestsPath` (code-server's CLI has neither).
+ * `--extensionDevelopmentPath` / `--extensionTestsPath` (code-server's CLI has neither); without
+ * them the workbench runs the installed extensions only.
  */
 export async function workbenchUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath }) {
   const authority = await remoteAuthority(base);
   const remote = (p) => `vscode-remote://${authority}${p}`;
   const payload = [
-    ['extensionDevelopmentPath', remote(extensionDevelopmentPath)],
+    ...(extensionDevelopmentPath ? [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]] : []),
     ...(extensionTestsPath ? [['extensionTestsPath', remote(extensionTestsPath)]] : []),
     ['skipWelcome', 'true'],
     ['skipReleaseNotes', 'true'],
