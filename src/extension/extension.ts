@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): PajamasApi {
   ctx.output.log(
     `Llama-Pajamas activated: ${activation.wallMs.toFixed(0)} ms (${activation.cpuMs.toFixed(0)} ms of CPU) loading and activating`,
   );
-  const testing = context.extensionMode === vscode.ExtensionMode.Production ? undefined : testingApi(ctx, models, activation);
+  const testing = context.extensionMode === vscode.ExtensionMode.Production ? undefined : testingApi(ctx, models, activation, chat);
   return { apiVersion: 1, registerModelsSection: (s) => models.provider.registerSection(s), testing };
 }
 

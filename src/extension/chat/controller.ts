@@ -38,6 +38,10 @@ export interface ChatEvents {
 export interface ChatFigures {
   /** Worst event-loop stall of the extension host while any reply streamed, in ms. */
   worstStallMs: number;
+  /** Streaming time those stalls were measured over, in ms (a reference window of the same length compares). */
+  streamedMs: number;
+  /** The longest the host spent on one piece of streamed text (taking it and posting it to the view), in ms. */
+  longestTextMs: number;
   /** The last load's memory figures (RSS of the worker and its children). */
   lastLoad: { key: string; beforeBytes: number; afterCloseBytes: number; loadedBytes: number; loadMs: number } | null;
 }
@@ -55,7 +59,7 @@ export class ChatController implements vscode.Disposable {
   private ggufBackend = 'node-llama-cpp';
   private turnCounter = 0;
   private readonly stall = new StallMonitor();
-  readonly figures: ChatFigures = { worstStallMs: 0, lastLoad: null };
+  readonly figures: ChatFigures = { worstStallMs: 0, streamedMs: 0, longestTextMs: 0, lastLoad: null };
   private readonly disposables: vscode.Disposable[] = [];
   private readonly replyListeners: ((turn: ChatTurn) => void)[] = [];
 
@@ -277,6 +281,7 @@ export class ChatController implements vscode.Disposable {
       if (/no longer loaded/.test(turn.error)) this.forgetSession(null);
     } finally {
       this.figures.worstStallMs = Math.max(this.figures.worstStallMs, turn.stats?.worstStallMs ?? 0);
+      this.figures.streamedMs += turn.stats?.totalMs ?? 0;
       turn.pending = false;
       this.reply = null;
       this.emit();
@@ -287,10 +292,12 @@ export class ChatController implements vscode.Disposable {
 
   private onText(jobId: string, text: string): void {
     if (this.reply?.jobId !== jobId) return;
+    const started = performance.now();
     const turn = this.reply.turn;
     const at = turn.text.length;
     turn.text += text;
     this.events.text(turn.id, at, text);
+    this.figures.longestTextMs = Math.max(this.figures.longestTextMs, performance.now() - started);
   }
 
   /** The worker holds no model for us any more (`why` goes to the log). */

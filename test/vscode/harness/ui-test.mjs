@@ -3,12 +3,13 @@
 // test-output/vscode/. Each step is one entry of a STEPS list; `Workbench` holds the ways of
 // reaching VS Code's UI.
 import { ARCHITECTURE_STEPS } from './ui-steps-architecture.mjs';
+import { CHAT_STEPS } from './ui-steps-chat.mjs';
 import { MANIFEST_STEPS } from './ui-steps-manifest.mjs';
 import { STRATEGY_STEPS } from './ui-steps-strategy.mjs';
 import { READY_MS, Workbench } from './ui-workbench.mjs';
 
 /** The steps run on the development extension (test/vscode/run.mjs's phase b). */
-export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS];
+export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS, ...CHAT_STEPS];
 
 /** Runs every step in one workbench window; returns {passed, failed}. */
 export async function runUiTests(browser, url, { shotsDir, log, workspace, steps = DEV_STEPS, readyRow = 'tiny-llama' }) {
