@@ -78,7 +78,7 @@ export const CHAT_STEPS = [
     },
   },
   {
-    name: 'hostile markup in a reply is shown as text and nothing of it runs',
+    name: 'chat: hostile markup in a reply is shown as text and nothing of it runs',
     async run(wb) {
       if (!haveFixtures(wb)) return;
       const frame = await chatFrame(wb);
@@ -117,7 +117,7 @@ export const CHAT_STEPS = [
     },
   },
   {
-    name: 'the conversation survives hiding the view and reloading the window',
+    name: 'chat: the conversation survives hiding the view and reloading the window',
     async run(wb) {
       if (!haveFixtures(wb)) return;
       const userTurn = (frame) => frame.locator('.turn.user .bubble', { hasText: PROMPT });
