@@ -34,6 +34,8 @@ interface Stalls {
    * used meanwhile. Waiting for a CPU on a busy machine costs no CPU, so this is the host's own stall.
    */
   worstBusy: number;
+  /** When the worst running stretch ended, in ms from the start of the watch (start, middle or end of a job?). */
+  worstBusyAt: number;
 }
 
 /** The host's main thread (the event loop's thread) in Linux's scheduler statistics. */
@@ -57,17 +59,20 @@ function mainThreadCpuMs(): number {
 async function stallsDuring<T>(during: () => Promise<T>): Promise<Stalls & { value: T }> {
   const delay = monitorEventLoopDelay({ resolution: TICK_MS });
   let worstBusy = 0;
+  let worstBusyAt = 0;
+  const start = performance.now();
   let last = { wall: performance.now(), cpu: mainThreadCpuMs() };
   const timer = setInterval(() => {
     const now = { wall: performance.now(), cpu: mainThreadCpuMs() };
     const late = now.wall - last.wall - TICK_MS;
-    worstBusy = Math.max(worstBusy, Math.min(late, now.cpu - last.cpu));
+    const busy = Math.min(late, now.cpu - last.cpu);
+    if (busy > worstBusy) [worstBusy, worstBusyAt] = [busy, now.wall - start];
     last = now;
   }, TICK_MS);
   delay.enable();
   try {
     const value = await during();
-    return { worst: delay.max / 1e6, p99: delay.percentile(99) / 1e6, worstBusy, value };
+    return { worst: delay.max / 1e6, p99: delay.percentile(99) / 1e6, worstBusy, worstBusyAt, value };
   } finally {
     delay.disable();
     clearInterval(timer);
@@ -75,7 +80,8 @@ async function stallsDuring<T>(during: () => Promise<T>): Promise<Stalls & { val
 }
 
 const describeStalls = (s: Stalls) =>
-  `worst ${s.worst.toFixed(0)} ms (p99 ${s.p99.toFixed(0)} ms), of which running ${s.worstBusy.toFixed(0)} ms`;
+  `worst ${s.worst.toFixed(0)} ms (p99 ${s.p99.toFixed(0)} ms), ` +
+  `of which running ${s.worstBusy.toFixed(0)} ms (at ${(s.worstBusyAt / 1000).toFixed(1)} s)`;
 
 let testing: PajamasTesting;
 let extension: vscode.Extension<PajamasApi>;
