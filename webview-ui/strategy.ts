@@ -191,6 +191,7 @@ function showJob(next: JobView | null): void {
       jobSection(next, {
         openManifest: (path) => host.post({ type: 'openManifest', path }),
         reveal: (path) => host.post({ type: 'reveal', path }),
+        chat: (manifestPath, artifactId) => host.post({ type: 'chat', manifestPath, artifactId }),
       }),
     );
   form?.setRunning(next?.state === 'running' || (plan === null && archSlot.querySelector('.error') !== null));

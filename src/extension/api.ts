@@ -6,6 +6,8 @@ import type * as vscode from 'vscode';
 import type { ModelListing } from '../protocol/models';
 import type { QuantizeRequest } from '../core/pipeline/options';
 import type { QuantizeResult, WorkerInfo } from '../protocol/worker';
+import type { ChatController } from './chat/controller';
+import type { ManifestEditorProbe } from './manifest-editor/editor';
 import type { PlanRender } from './strategy/panel';
 import type { TreeSection } from './tree/sections';
 
@@ -37,6 +39,10 @@ export interface PajamasTesting {
   cancelJob(jobId: string): void;
   /** Resolves with the first progress step of a job. */
   firstProgress(jobId: string): Promise<string>;
+  /** The manifest editor open on a manifest.json (absolute path), if one is. */
+  manifestEditor(manifestPath: string): ManifestEditorProbe | undefined;
+  /** The chat view's controller: its state, figures, and the actions its buttons take. */
+  chat(): ChatController;
 }
 
 export interface TreeSnapshotNode {

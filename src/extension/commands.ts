@@ -4,12 +4,14 @@
  * titles here match `contributes.commands` in package.json (the in-host suite checks both ways).
  */
 import * as vscode from 'vscode';
+import { type ChatView, chatWithModel } from './chat';
 import type { Ctx } from './ctx';
 import { reportError } from './errors';
 import { evaluateArtifacts, openManifest, reveal, verifyArtifacts } from './features/artifacts';
 import { quantize } from './features/quantize';
 import { showArchitecture } from './features/show-architecture';
 import { clearHuggingFaceToken, setHuggingFaceToken } from './features/token';
+import { openManifestAsJson, openManifestEditor } from './manifest-editor/commands';
 import type { ModelsView } from './tree';
 
 export type CommandId =
@@ -23,7 +25,10 @@ export type CommandId =
   | 'pajamas.setHuggingFaceToken'
   | 'pajamas.clearHuggingFaceToken'
   | 'pajamas.showLog'
-  | 'pajamas.restartWorker';
+  | 'pajamas.restartWorker'
+  | 'pajamas.openManifestAsJson'
+  | 'pajamas.openManifestEditor'
+  | 'pajamas.chatWithModel';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -31,7 +36,7 @@ interface CommandSpec {
   run: (ctx: Ctx, ...args: unknown[]) => Promise<unknown>;
 }
 
-function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
+function commandTable(models: ModelsView, chat: ChatView): Record<CommandId, CommandSpec> {
   return {
     'pajamas.quantize': { title: 'Quantize with Pajamas', run: quantize },
     'pajamas.showArchitecture': { title: 'Show Architecture', run: showArchitecture },
@@ -53,11 +58,14 @@ function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
         await ctx.worker.restart();
       },
     },
+    'pajamas.openManifestAsJson': { title: 'Open as JSON', run: (ctx, uri) => openManifestAsJson(ctx, uri) },
+    'pajamas.openManifestEditor': { title: 'Open in Manifest Editor', run: openManifestEditor },
+    'pajamas.chatWithModel': { title: 'Chat with this Model', run: (_ctx, ...args) => chatWithModel(chat, ...args) },
   };
 }
 
-export function registerCommands(ctx: Ctx, models: ModelsView): vscode.Disposable {
-  const table = commandTable(models);
+export function registerCommands(ctx: Ctx, models: ModelsView, chat: ChatView): vscode.Disposable {
+  const table = commandTable(models, chat);
   return vscode.Disposable.from(
     ...(Object.keys(table) as CommandId[]).map((id) => {
       const { title, run } = table[id];

@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { PajamasApi } from './api';
+import { registerChatView } from './chat';
 import { registerCommands } from './commands';
+import { registerManifestEditor } from './manifest-editor';
 import { createCtx } from './ctx';
 import { registerModelsView } from './tree';
 import { startWorkerForModelFiles } from './worker/model-files';
@@ -15,12 +17,13 @@ export function activate(context: vscode.ExtensionContext): PajamasApi {
   const started = sample();
   const ctx = createCtx(context);
   const models = registerModelsView(ctx);
-  context.subscriptions.push(models, registerCommands(ctx, models), startWorkerForModelFiles(ctx));
+  const chat = registerChatView(ctx, models);
+  context.subscriptions.push(models, chat, registerCommands(ctx, models, chat), startWorkerForModelFiles(ctx), registerManifestEditor(ctx));
   const activation = activationCost(started, sample());
   ctx.output.log(
     `Llama-Pajamas activated: ${activation.wallMs.toFixed(0)} ms (${activation.cpuMs.toFixed(0)} ms of CPU) loading and activating`,
   );
-  const testing = context.extensionMode === vscode.ExtensionMode.Production ? undefined : testingApi(ctx, models, activation);
+  const testing = context.extensionMode === vscode.ExtensionMode.Production ? undefined : testingApi(ctx, models, activation, chat);
   return { apiVersion: 1, registerModelsSection: (s) => models.provider.registerSection(s), testing };
 }
 

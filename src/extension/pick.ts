@@ -59,20 +59,29 @@ export function pickManifest(title: string): Promise<string | undefined> {
   return pickFrom(title, '**/manifest.json', (f) => ({ label: vscode.workspace.asRelativePath(f), input: f.fsPath }));
 }
 
-async function pickFrom(title: string, glob: string, toItem: (f: vscode.Uri) => Pick): Promise<string | undefined> {
+/** The default evaluation text, as `pickEvaluationText` answers it. */
+export const DEFAULT_TEXT = '';
+
+/** A text to evaluate on: the project's own (DEFAULT_TEXT), a workspace .txt file, or any file. */
+export function pickEvaluationText(title: string): Promise<string | undefined> {
+  const builtIn: Pick = { label: "$(book) The project's evaluation text", description: 'default', input: DEFAULT_TEXT };
+  return pickFrom(title, '**/*.txt', (f) => ({ label: vscode.workspace.asRelativePath(f), input: f.fsPath }), [builtIn]);
+}
+
+async function pickFrom(title: string, glob: string, toItem: (f: vscode.Uri) => Pick, leading: Pick[] = []): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles(glob, EXCLUDE, MAX_PICK_CANDIDATES);
   const items = files
     .filter((f) => f.scheme === 'file')
     .map(toItem)
     .sort((a, b) => a.label.localeCompare(b.label));
   const browse: Pick = { label: '$(folder-opened) Choose a folder or file...', alwaysShow: true };
-  const picked = await vscode.window.showQuickPick<Pick>([...items, browse], {
+  const picked = await vscode.window.showQuickPick<Pick>([...leading, ...items, browse], {
     title,
     placeHolder: items.length ? 'Pick one' : 'None found in the workspace',
     matchOnDescription: true,
   });
   if (!picked) return undefined;
-  if (picked.input) return picked.input;
+  if (picked.input !== undefined) return picked.input;
   const chosen = await vscode.window.showOpenDialog({ title, canSelectFiles: true, canSelectFolders: true, canSelectMany: false });
   return chosen?.[0] ? toLocalPath(chosen[0], 'a local file or folder') : undefined;
 }

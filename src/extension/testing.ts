@@ -1,12 +1,14 @@
 /** The test surface of the API (development and test modes only): see api.ts. */
 import { QuantizeRequestType, WorkerInfoRequest } from '../protocol/worker';
 import type { PajamasTesting, TreeSnapshotNode } from './api';
+import type { ChatView } from './chat';
 import type { Ctx } from './ctx';
+import { openEditors } from './manifest-editor/editor';
 import { lastPlanRender } from './strategy/panel';
 import type { ModelsView } from './tree';
 import type { PajamasNode } from './tree/nodes';
 
-export function testingApi(ctx: Ctx, models: ModelsView, activation: PajamasTesting['activation']): PajamasTesting {
+export function testingApi(ctx: Ctx, models: ModelsView, activation: PajamasTesting['activation'], chat: ChatView): PajamasTesting {
   const snapshot = async (node?: PajamasNode): Promise<TreeSnapshotNode[]> => {
     const children = await models.provider.getChildren(node);
     return Promise.all(
@@ -52,5 +54,7 @@ export function testingApi(ctx: Ctx, models: ModelsView, activation: PajamasTest
           resolve(e.progress.step);
         });
       }),
+    manifestEditor: (manifestPath) => openEditors.get(manifestPath),
+    chat: () => chat.controller,
   };
 }

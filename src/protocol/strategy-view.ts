@@ -57,6 +57,8 @@ export type ViewToHost =
   | { type: 'browse'; field: BrowseField }
   | { type: 'openManifest'; path: string }
   | { type: 'reveal'; path: string }
+  /** "Chat" on an artifact of the results: the chat view opens with it loaded. */
+  | { type: 'chat'; manifestPath: string; artifactId: string }
   | { type: 'rendered'; requestId: number; ms: number; tensors: number };
 
 export type HostToView =
@@ -111,6 +113,8 @@ export function isStrategyViewMessage(m: unknown): m is ViewToHost {
     case 'openManifest':
     case 'reveal':
       return isString(m.path) && m.path.length > 0;
+    case 'chat':
+      return isString(m.manifestPath) && m.manifestPath.length > 0 && isString(m.artifactId) && m.artifactId.length > 0;
     case 'rendered':
       return isId(m.requestId) && typeof m.ms === 'number' && Number.isFinite(m.ms) && isId(m.tensors);
     default:

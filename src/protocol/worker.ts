@@ -88,6 +88,8 @@ export interface EvaluateParams extends JobParams {
   gateThresholdPct?: number;
   /** false: report the gate's verdicts without failing. */
   gate?: boolean;
+  /** The evaluation text file (default: the project's own). */
+  text?: string;
 }
 
 export const EvaluateRequest = new RequestType<EvaluateParams, EvaluationJson, WorkerErrorData>('pajamas/evaluate');
@@ -99,6 +101,8 @@ export interface VerifyParams extends JobParams {
   manifest: string;
   /** true: re-hash every file (slow on large models); false: schema, presence and sizes only. */
   hashes: boolean;
+  /** Only these artifacts' files (by id); default every file the manifest lists. */
+  artifacts?: string[];
 }
 
 export interface VerifyProblemItem {

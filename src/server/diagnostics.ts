@@ -10,7 +10,8 @@ import { type Connection, type Diagnostic, DiagnosticSeverity, type TextDocument
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { manifestRelative } from '../core/manifest/io';
 import { manifestSchemaProblems } from '../core/manifest/schema';
-import { MANIFEST_SCHEMA_ID, type Manifest } from '../core/manifest/types';
+import { looksLikePajamasManifest } from '../core/manifest/identify';
+import type { Manifest } from '../core/manifest/types';
 import { checkFile, manifestFileChecks } from '../core/manifest/verify';
 import type { VerifyProblemItem } from '../protocol/worker';
 
@@ -20,10 +21,6 @@ const DEBOUNCE_MS = 300;
 
 export function isManifestUri(uri: string): boolean {
   return uri.startsWith('file:') && /\/manifest\.json$/i.test(uri);
-}
-
-export function looksLikePajamasManifest(text: string): boolean {
-  return text.includes(MANIFEST_SCHEMA_ID) || /"manifestVersion"\s*:/.test(text);
 }
 
 export class ManifestDiagnostics {
@@ -64,11 +61,20 @@ export class ManifestDiagnostics {
     if (isManifestUri(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
-  /** Records the outcome of a hashing verification so its problems show on the manifest. */
-  recordVerification(manifestPath: string, problems: VerifyProblemItem[]): void {
-    this.hashProblems.set(manifestPath, problems);
+  /**
+   * Records the outcome of a hashing verification so its problems show on the manifest. A check of
+   * some artifacts (`subjects`) replaces only their problems.
+   */
+  recordVerification(manifestPath: string, problems: VerifyProblemItem[], subjects?: readonly string[]): void {
+    const kept = subjects ? (this.hashProblems.get(manifestPath) ?? []).filter((p) => !subjects.includes(p.subject)) : [];
+    this.hashProblems.set(manifestPath, [...kept, ...problems]);
     const doc = this.documents.all().find((d) => isManifestUri(d.uri) && fileURLToPath(d.uri) === manifestPath);
     if (doc) this.schedule(doc, 0);
+  }
+
+  /** The hash problems of the last verification of a manifest (by path). */
+  hashProblemsOf(manifestPath: string): VerifyProblemItem[] {
+    return this.hashProblems.get(manifestPath) ?? [];
   }
 
   async publish(uri: string): Promise<void> {
@@ -81,8 +87,25 @@ export class ManifestDiagnostics {
   }
 }
 
+/** A problem of a manifest's text with its place; `subject` names the artifact of a file problem. */
+export interface PlacedProblem {
+  range: Diagnostic['range'];
+  message: string;
+  kind: 'json' | 'schema' | 'file';
+  subject: string | null;
+}
+
 /** The diagnostics of one manifest text; `file` is where it lives (artifact paths are relative to it). */
 export async function manifestDiagnostics(text: string, file: string, hashProblems: VerifyProblemItem[] = []): Promise<Diagnostic[]> {
+  return (await manifestProblems(text, file, hashProblems)).map((p) => diagnostic(p.range, p.message));
+}
+
+/**
+ * What is wrong with one manifest text: JSON syntax errors, else schema errors, else the files it
+ * lists that are missing or resized (and the hash problems of the last verification). Also the
+ * manifest editor's source of problems, so the editor and the Problems panel always agree.
+ */
+export async function manifestProblems(text: string, file: string, hashProblems: VerifyProblemItem[] = []): Promise<PlacedProblem[]> {
   if (!looksLikePajamasManifest(text)) return [];
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
@@ -92,27 +115,36 @@ export async function manifestDiagnostics(text: string, file: string, hashProble
     end: doc.positionAt(offset + Math.max(length, 1)),
   });
   if (errors.length || !root) {
-    return errors.map((e) => diagnostic(at(e.offset, e.length), `JSON: ${printParseErrorCode(e.error)}`));
+    return errors.map((e) => ({
+      range: at(e.offset, e.length),
+      message: `JSON: ${printParseErrorCode(e.error)}`,
+      kind: 'json' as const,
+      subject: null,
+    }));
   }
   const value = JSON.parse(text) as unknown;
   const schema = manifestSchemaProblems(value);
   if (schema.length) {
     return schema.map((p) => {
       const node = nodeAt(root, pointerSegments(p.pointer));
-      return diagnostic(at(node.offset, node.length), `${p.pointer || 'manifest'} ${p.message}`);
+      return {
+        range: at(node.offset, node.length),
+        message: `${p.pointer || 'manifest'} ${p.message}`,
+        kind: 'schema' as const,
+        subject: null,
+      };
     });
   }
-  const out: Diagnostic[] = [];
+  const out: PlacedProblem[] = [];
+  const add = (location: (string | number)[], subject: string, path: string, problem: string) => {
+    const node = nodeAt(root, location);
+    out.push({ range: at(node.offset, node.length), message: fileProblem(subject, path, problem), kind: 'file', subject });
+  };
   for (const check of manifestFileChecks(value as Manifest)) {
     const problem = await checkFile(manifestRelative(file, check.digest.path), check.digest, { hashes: false });
-    if (!problem) continue;
-    const node = nodeAt(root, check.location);
-    out.push(diagnostic(at(node.offset, node.length), fileProblem(check.subject, check.digest.path, problem)));
+    if (problem) add(check.location, check.subject, check.digest.path, problem);
   }
-  for (const p of hashProblems) {
-    const node = nodeAt(root, p.location);
-    out.push(diagnostic(at(node.offset, node.length), fileProblem(p.subject, p.file, p.message)));
-  }
+  for (const p of hashProblems) add(p.location, p.subject, p.file, p.message);
   return out;
 }
 

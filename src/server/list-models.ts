@@ -10,7 +10,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { asPajamasError } from '../core/errors';
 import { manifestRelative, readManifest } from '../core/manifest/io';
-import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, type Artifact } from '../core/manifest/types';
+import { looksLikePajamasManifest } from '../core/manifest/identify';
+import { MANIFEST_FILE, type Artifact } from '../core/manifest/types';
 import type { ArtifactFolder, ArtifactItem, ModelListing, WorkspaceModel } from '../protocol/models';
 import type { ListModelsParams } from '../protocol/worker';
 import { listHfCache } from './hf-cache';
@@ -79,16 +80,11 @@ async function scanDir(dir: string, depth: number, scan: Scan): Promise<void> {
   await Promise.all(subdirs.map((e) => scanDir(path.join(dir, e.name), depth + 1, scan)));
 }
 
-/** True when a manifest.json is (or claims to be) ours, so a broken one is still reported. */
-function looksLikeOurs(text: string): boolean {
-  return text.includes(MANIFEST_SCHEMA_ID) || /"manifestVersion"\s*:/.test(text);
-}
-
 /** The artifact folder at `dir`, or null when its manifest.json belongs to something else. */
 export async function readArtifactFolder(dir: string): Promise<ArtifactFolder | null> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   const text = await readFile(manifestPath, 'utf8').catch(() => null);
-  if (text === null || !looksLikeOurs(text)) return null;
+  if (text === null || !looksLikePajamasManifest(text)) return null;
   try {
     const { manifest } = await readManifest(manifestPath);
     const artifacts = await Promise.all(manifest.artifacts.map((a) => artifactItem(manifestPath, a)));

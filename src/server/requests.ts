@@ -92,7 +92,7 @@ export function registerRequests({ connection, jobs, diagnostics, version }: Req
     handled((params: VerifyParams, token: CancellationToken) =>
       jobs.run({ jobId: params.jobId, method: 'verify', folder: null, onCancel: onCancel(token) }, async (opts) => {
         const result = await verify(params, opts);
-        if (result.hashed) diagnostics.recordVerification(result.manifestPath, result.problems);
+        if (result.hashed) diagnostics.recordVerification(result.manifestPath, result.problems, params.artifacts);
         return result;
       }),
     ),
@@ -142,7 +142,7 @@ export function chartFor(manifest: Manifest): string | null {
 }
 
 async function verify(params: VerifyParams, opts: JobOptions): Promise<VerifyResult> {
-  const report = await verifyManifest(params.manifest, { ...opts, hashes: params.hashes });
+  const report = await verifyManifest(params.manifest, { ...opts, hashes: params.hashes, subjects: params.artifacts });
   return { manifestPath: report.manifestPath, filesChecked: report.filesChecked, hashed: params.hashes, problems: report.problems };
 }
 

@@ -8,9 +8,11 @@ import { ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageVersion } from '../core/assets';
 import { CancelJobNotification, JobProgressNotification, LogNotification } from '../protocol/worker';
+import { ChatSessions, chatTextSender, registerChatRequests } from './chat';
 import { ManifestDiagnostics } from './diagnostics';
 import { ConfigHover } from './hover';
 import { JobRegistry } from './jobs';
+import { registerManifestEditorRequests } from './manifest-editor';
 import { registerRequests } from './requests';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -21,6 +23,7 @@ const jobs = new JobRegistry({
 });
 const hover = new ConfigHover(documents);
 const diagnostics = new ManifestDiagnostics(connection, documents);
+const chat = new ChatSessions(chatTextSender(connection));
 
 connection.onInitialize(() => ({
   capabilities: {
@@ -36,12 +39,17 @@ documents.onDidChangeContent(({ document }) => diagnostics.changed(document));
 documents.onDidClose(({ document }) => diagnostics.closed(document.uri));
 connection.onDidChangeWatchedFiles(() => diagnostics.recheckAll());
 connection.onNotification(CancelJobNotification, ({ jobId }) => {
-  jobs.cancel(jobId);
+  if (!chat.cancel(jobId)) jobs.cancel(jobId);
 });
 registerRequests({ connection, jobs, diagnostics, version: packageVersion() });
+registerManifestEditorRequests(connection, diagnostics);
+registerChatRequests(connection, jobs, chat);
 
 // The client asks for shutdown before it stops us: stop every job so its tools and temporaries go.
-connection.onShutdown(() => jobs.cancelAll());
+connection.onShutdown(async () => {
+  jobs.cancelAll();
+  await chat.close();
+});
 
 documents.listen(connection);
 connection.listen();

@@ -6,6 +6,7 @@
 // then kills code-server's whole process group. Missing OS packages skip it (fail under CI=true).
 // Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep),
 // PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui|vsix (one phase), VERBOSE=1 (browser console),
+// PAJAMAS_VSCODE_STEPS=<text> (only the UI steps whose name contains it),
 // PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM, PAJAMAS_VSIX_TOOLS_DIR (the VSIX of phase c ships
 // these tools instead of the portable build). `--build-only` only builds the suite (for
 // @vscode/test-electron: extensionTestsPath dist/test/vscode/suite/index, workspace test/vscode/workspace).
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { codeServerHome, ensureCodeServer, isInstalled, startCodeServer } from './harness/code-server.mjs';
+import { prepareArtifacts } from './harness/artifact-fixtures.mjs';
 import { buildHfCache, copySharedModels, sharedRoot } from './harness/fixtures.mjs';
 import { APT_PACKAGES, chromiumPath, missingPreconditions } from './harness/preconditions.mjs';
 import { runUiTests } from './harness/ui-test.mjs';
@@ -138,7 +140,10 @@ async function runSuites(server, scratch) {
     if (wants('ui')) {
       log('(b) UI tests');
       const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
-      ui = await Promise.race([runUiTests(browser, uiUrl, { shotsDir: SHOTS, log: (line) => log(`  ${line}`) }), server.crashed]);
+      ui = await Promise.race([
+        runUiTests(browser, uiUrl, { shotsDir: SHOTS, workspace: ws, log: (line) => log(`  ${line}`) }),
+        server.crashed,
+      ]);
       log(`(b) UI tests: ${ui.passed} passed, ${ui.failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
     }
     return { hostCode, mocha, ui };
@@ -165,6 +170,8 @@ async function main() {
   await build();
   log('built dist/extension.js and the in-host suite');
   const scratch = prepareScratch();
+  const skipped = prepareArtifacts(ROOT, path.join(scratch, 'ws'), log);
+  if (skipped) log(skipped);
   let result = { hostCode: 0, mocha: { passing: -1, failing: 0, pending: 0 }, ui: { passed: 0, failed: 0 } };
   if (wants('host') || wants('ui')) {
     const server = await startCodeServer(bin, path.join(scratch, 'server'));

@@ -38,3 +38,10 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, ...children);
 }
+
+/** A data: URL for SVG text (charts made by the worker), UTF-8 safe: labels may hold any character. */
+export function svgDataUrl(svgText: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(svgText)) binary += String.fromCharCode(byte);
+  return `data:image/svg+xml;base64,${btoa(binary)}`;
+}

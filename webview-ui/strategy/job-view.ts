@@ -2,12 +2,13 @@
 import type { Artifact, Progress } from '../../src/protocol/core-types';
 import type { ErrorView, JobView } from '../../src/protocol/strategy-view';
 import type { QuantizeResult } from '../../src/protocol/worker';
-import { el } from '../lib/dom';
+import { el, svgDataUrl } from '../lib/dom';
 import { formatBytes, formatDuration, formatNumber } from '../lib/format';
 
 export interface JobViewEvents {
   openManifest(path: string): void;
   reveal(path: string): void;
+  chat(manifestPath: string, artifactId: string): void;
 }
 
 export function jobSection(job: JobView, events: JobViewEvents): HTMLElement {
@@ -74,8 +75,8 @@ export function errorBlock(error: ErrorView): HTMLElement {
 function results(r: QuantizeResult, events: JobViewEvents): HTMLElement[] {
   const m = r.manifest;
   const folder = r.manifestPath.replace(/[\\/][^\\/]*$/, '');
-  const head = ['Artifact', 'Format', 'Target', 'Strategy', 'Size', 'bpw', 'PPL', 'Mean KLD', 'Top-1', 'Gate', ''];
-  const rows = m.artifacts.map((a) => artifactRow(a, r));
+  const head = ['Artifact', 'Format', 'Target', 'Strategy', 'Size', 'bpw', 'PPL', 'Mean KLD', 'Top-1', 'Gate', '', ''];
+  const rows = m.artifacts.map((a) => artifactRow(a, r, events));
   const baseline = m.baseline?.quality
     ? `F16 perplexity ${formatNumber(m.baseline.quality.ppl, 4)} on ${m.baseline.quality.text.name}`
     : null;
@@ -94,18 +95,18 @@ function results(r: QuantizeResult, events: JobViewEvents): HTMLElement[] {
   ];
   if (r.gateFailures?.length) out.push(el('p', { class: 'gate-failed' }, `Failed the quality gate: ${r.gateFailures.join(', ')}`));
   if (r.chartSvg) {
-    out.push(
-      el('img', { class: 'chart', alt: 'File size against mean KL divergence', src: `data:image/svg+xml;base64,${base64(r.chartSvg)}` }),
-    );
+    out.push(el('img', { class: 'chart', alt: 'File size against mean KL divergence', src: svgDataUrl(r.chartSvg) }));
   }
   out.push(el('div', { class: 'actions' }, openManifest, reveal));
   return out;
 }
 
-function artifactRow(a: Artifact, r: QuantizeResult): HTMLElement {
+function artifactRow(a: Artifact, r: QuantizeResult, events: JobViewEvents): HTMLElement {
   const q = a.quality;
   const gate = q?.gate ? (q.gate.passed ? 'passed' : 'failed') : '—';
   const state = r.built.includes(a.path) ? 'built' : r.skipped.includes(a.path) ? 'unchanged' : 'kept';
+  const chat = el('vscode-button', { icon: 'comment-discussion', secondary: true, class: 'chat', title: `Chat with ${a.id}` }, 'Chat');
+  chat.addEventListener('click', () => events.chat(r.manifestPath, a.id));
   return el(
     'tr',
     { 'data-artifact': a.id },
@@ -120,14 +121,8 @@ function artifactRow(a: Artifact, r: QuantizeResult): HTMLElement {
     el('td', { class: 'num' }, q?.top1 === null || q?.top1 === undefined ? '—' : `${(q.top1 * 100).toFixed(1)}%`),
     el('td', { class: `gate ${gate}` }, gate),
     el('td', { class: 'state' }, state),
+    el('td', {}, chat),
   );
-}
-
-/** UTF-8 safe base64 of the chart text (labels may hold any character). */
-function base64(text: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 function assertNever(x: never): never {

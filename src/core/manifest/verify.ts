@@ -27,11 +27,13 @@ export interface VerifyReport {
 export interface VerifyOptions extends JobOptions {
   /** false: presence and sizes only, no re-hashing (the editor's quick check). Default true. */
   hashes?: boolean;
+  /** Check only the files of these subjects (artifact ids, "baseline", "calibration"); default all. */
+  subjects?: readonly string[];
 }
 
 export async function verifyManifest(input: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { path: manifestPath, manifest } = await readManifest(input);
-  const checks = manifestFileChecks(manifest);
+  const checks = manifestFileChecks(manifest).filter((c) => !opts.subjects || opts.subjects.includes(c.subject));
   const problems: VerifyProblem[] = [];
   for (const [i, { subject, digest, location }] of checks.entries()) {
     const message = await checkFile(manifestRelative(manifestPath, digest.path), digest, {

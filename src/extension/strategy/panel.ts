@@ -158,6 +158,9 @@ export class StrategyPanel {
       case 'reveal':
         await vscode.commands.executeCommand('pajamas.reveal', m.path);
         return;
+      case 'chat':
+        await vscode.commands.executeCommand('pajamas.chatWithModel', { manifestPath: m.manifestPath, artifactId: m.artifactId });
+        return;
       case 'rendered':
         lastRender = { model: this.model.path, ms: m.ms, tensors: m.tensors };
         this.ctx.output.log(`Strategy view: rendered the plan of ${m.tensors} tensors in ${m.ms.toFixed(0)} ms`);

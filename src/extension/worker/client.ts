@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { ErrorCodes, type RequestParam, type RequestType, ResponseError } from 'vscode-jsonrpc';
 import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
 import { CancelledError, FailureError, PajamasError } from '../../core/errors';
+import { ChatTextNotification, type ChatTextParams } from '../../protocol/chat';
 import { isWorkerErrorData, type WorkerErrorData } from '../../protocol/errors';
 import {
   CancelJobNotification,
@@ -40,9 +41,12 @@ export class WorkerClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
   private readonly progressEmitter = new vscode.EventEmitter<JobProgressParams>();
+  private readonly chatTextEmitter = new vscode.EventEmitter<ChatTextParams>();
   private readonly restartEmitter = new vscode.EventEmitter<void>();
   /** Fires for every progress notification of every job. */
   readonly onJobProgress = this.progressEmitter.event;
+  /** Fires for every piece of a chat reply's text. */
+  readonly onChatText = this.chatTextEmitter.event;
   /** Fires when the worker stopped unexpectedly and was restarted. */
   readonly onDidRestart = this.restartEmitter.event;
   private readonly crashes: number[] = [];
@@ -98,6 +102,7 @@ export class WorkerClient implements vscode.Disposable {
     void this.client?.dispose().catch(() => undefined);
     this.client = undefined;
     this.progressEmitter.dispose();
+    this.chatTextEmitter.dispose();
     this.restartEmitter.dispose();
     this.traceChannel.dispose();
   }
@@ -128,6 +133,7 @@ export class WorkerClient implements vscode.Disposable {
     };
     const client = new LanguageClient('pajamas-worker', WORKER_NAME, serverOptions, clientOptions);
     client.onNotification(JobProgressNotification, (p) => this.progressEmitter.fire(p));
+    client.onNotification(ChatTextNotification, (p) => this.chatTextEmitter.fire(p));
     client.onNotification(LogNotification, ({ line, level }) =>
       level === 'error' ? this.options.output.error(line) : this.options.output.log(line),
     );

@@ -25,6 +25,7 @@ test('isStrategyViewMessage accepts every well-formed message', () => {
     { type: 'browse', field: 'calibrationFile' },
     { type: 'openManifest', path: '/x/manifest.json' },
     { type: 'reveal', path: '/x' },
+    { type: 'chat', manifestPath: '/x/manifest.json', artifactId: 'm-Q4_K_M' },
     { type: 'rendered', requestId: 1, ms: 12.5, tensors: 400 },
   ]) {
     assert.ok(isStrategyViewMessage(m), JSON.stringify(m));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isManifestUri, looksLikePajamasManifest, manifestDiagnostics, pointerSegments } from '../../../src/server/diagnostics';
+import { looksLikePajamasManifest } from '../../../src/core/manifest/identify';
+import { isManifestUri, manifestDiagnostics, pointerSegments } from '../../../src/server/diagnostics';
 import { isModelConfigUri, onPropertyName } from '../../../src/server/hover';
 import { ggufArtifactFor, manifestWith } from '../../fixtures/manifest';
 

@@ -1,6 +1,9 @@
 // UI steps for the Pajamas view and "Quantize with Pajamas": the view's three sections, the
 // explorer's context menu opening the Strategy view, a live re-plan, Start with progress and
 // results, the new artifacts in the view, and a broken model's error in the Strategy view.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { GENERATED } from './artifact-fixtures.mjs';
 import { WAIT_MS } from './ui-workbench.mjs';
 
 /** Quantizing and evaluating the tiny model: two GGUFs, the F16 baseline and two KLD passes (slow on a busy machine). */
@@ -12,7 +15,9 @@ export const STRATEGY_STEPS = [
     async run(wb) {
       await wb.closePanel();
       await wb.openPajamasView();
-      for (const text of ['Hugging Face cache', 'Workspace models', 'stories-hf', 'stories260K.gguf', 'Artifacts', 'No artifacts yet']) {
+      // The artifact fixtures (artifact-fixtures.mjs) are there unless ../shared is absent.
+      const artifacts = existsSync(path.join(wb.workspace, GENERATED)) ? GENERATED : 'No artifacts yet';
+      for (const text of ['Hugging Face cache', 'Workspace models', 'stories-hf', 'stories260K.gguf', 'Artifacts', artifacts]) {
         await wb.treeRow(text).waitFor({ timeout: WAIT_MS });
       }
       await wb.shot('pajamas-view');
@@ -41,8 +46,15 @@ export const STRATEGY_STEPS = [
       await wb.setCheckbox(frame, 'Q8_0', true);
       await wb.setCheckbox(frame, 'Q4_K_M', false);
       await frame.locator('.plan-status', { hasText: 'Q8_0' }).waitFor({ timeout: WAIT_MS });
-      const totals = await frame.locator('.totals').innerText();
-      if (!/Stock Q8_0/.test(totals)) throw new Error(`the totals are not for Q8_0 after the change: ${totals}`);
+      // The status line changes before the totals are drawn: wait for the totals themselves.
+      const q8 = frame.locator('.totals', { hasText: 'Stock Q8_0' });
+      if (
+        !(await q8.waitFor({ timeout: WAIT_MS }).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw new Error(`the totals are not for Q8_0 after the change: ${await frame.locator('.totals').innerText()}`);
       await wb.setCheckbox(frame, 'Q4_K_M', true);
       await wb.setCheckbox(frame, 'Q8_0', false);
       await frame.locator('.plan-status', { hasText: 'Q4_K_M' }).waitFor({ timeout: WAIT_MS });

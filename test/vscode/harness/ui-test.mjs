@@ -3,18 +3,23 @@
 // test-output/vscode/. Each step is one entry of a STEPS list; `Workbench` holds the ways of
 // reaching VS Code's UI.
 import { ARCHITECTURE_STEPS } from './ui-steps-architecture.mjs';
+import { CHAT_STEPS } from './ui-steps-chat.mjs';
+import { MANIFEST_STEPS } from './ui-steps-manifest.mjs';
 import { STRATEGY_STEPS } from './ui-steps-strategy.mjs';
 import { READY_MS, Workbench } from './ui-workbench.mjs';
 
 /** The steps run on the development extension (test/vscode/run.mjs's phase b). */
-export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS];
+export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS, ...CHAT_STEPS];
 
 /** Runs every step in one workbench window; returns {passed, failed}. */
-export async function runUiTests(browser, url, { shotsDir, log, steps = DEV_STEPS, readyRow = 'tiny-llama' }) {
+export async function runUiTests(browser, url, { shotsDir, log, workspace, steps = DEV_STEPS, readyRow = 'tiny-llama' }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message.slice(0, 200)}`));
-  const wb = new Workbench(page, shotsDir);
+  const wb = new Workbench(page, shotsDir, { workspace, log });
+  // PAJAMAS_VSCODE_STEPS=<text>: only the steps whose name contains it (case-insensitive), to rerun a few.
+  const only = process.env.PAJAMAS_VSCODE_STEPS?.toLowerCase();
+  if (only) steps = steps.filter((s) => s.name.toLowerCase().includes(only));
   const results = { passed: 0, failed: 0 };
   try {
     await page.goto(url, { timeout: READY_MS, waitUntil: 'domcontentloaded' });

@@ -11,9 +11,12 @@ const SIDEBAR_WIDTH = 460;
 export const normalize = (s) => s.replace(/\u00a0/g, ' ');
 
 export class Workbench {
-  constructor(page, shotsDir) {
+  constructor(page, shotsDir, { workspace, log } = {}) {
     this.page = page;
     this.shotsDir = shotsDir;
+    /** The workspace folder's path, for steps that check what is in it. */
+    this.workspace = workspace;
+    this.log = log ?? (() => {});
   }
 
   shot(name) {
@@ -57,6 +60,24 @@ export class Workbench {
     // The menu ignores clicks during its fade-in (against the click that opened it).
     await page.waitForTimeout(400);
     return page.locator('.context-view .action-item', { hasText: title });
+  }
+
+  /** Opens a workspace file with Quick Open (Ctrl+P), the way a person who knows its path does. */
+  async quickOpen(relativePath) {
+    const { page } = this;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: WAIT_MS });
+    await input.fill(relativePath);
+    // Recently opened files rank first: pick the row whose folder is the one asked for.
+    const folder = path.dirname(relativePath);
+    const row = page
+      .locator('.quick-input-list .monaco-list-row', { hasText: path.basename(relativePath) })
+      .filter({ hasText: folder === '.' ? '' : folder })
+      .first();
+    await row.waitFor({ timeout: WAIT_MS });
+    await row.click();
   }
 
   panelAction(label) {
