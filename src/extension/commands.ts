@@ -6,9 +6,24 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx';
 import { reportError } from './errors';
+import { evaluateArtifacts, openManifest, reveal, verifyArtifacts } from './features/artifacts';
+import { quantize } from './features/quantize';
 import { showArchitecture } from './features/show-architecture';
+import { clearHuggingFaceToken, setHuggingFaceToken } from './features/token';
+import type { ModelsView } from './tree';
 
-export type CommandId = 'pajamas.showArchitecture';
+export type CommandId =
+  | 'pajamas.quantize'
+  | 'pajamas.showArchitecture'
+  | 'pajamas.verifyArtifacts'
+  | 'pajamas.evaluateArtifacts'
+  | 'pajamas.openManifest'
+  | 'pajamas.reveal'
+  | 'pajamas.refreshModels'
+  | 'pajamas.setHuggingFaceToken'
+  | 'pajamas.clearHuggingFaceToken'
+  | 'pajamas.showLog'
+  | 'pajamas.restartWorker';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -16,16 +31,36 @@ interface CommandSpec {
   run: (ctx: Ctx, ...args: unknown[]) => Promise<unknown>;
 }
 
-const COMMANDS: Record<CommandId, CommandSpec> = {
-  'pajamas.showArchitecture': { title: 'Show Architecture', run: showArchitecture },
-};
+function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
+  return {
+    'pajamas.quantize': { title: 'Quantize with Pajamas', run: quantize },
+    'pajamas.showArchitecture': { title: 'Show Architecture', run: showArchitecture },
+    'pajamas.verifyArtifacts': { title: 'Verify Artifacts', run: verifyArtifacts },
+    'pajamas.evaluateArtifacts': { title: 'Evaluate Artifacts', run: evaluateArtifacts },
+    'pajamas.openManifest': { title: 'Open Manifest', run: openManifest },
+    'pajamas.reveal': { title: 'Reveal', run: reveal },
+    'pajamas.refreshModels': { title: 'Refresh Models', run: () => models.index.refresh() },
+    'pajamas.setHuggingFaceToken': { title: 'Set Hugging Face Token', run: setHuggingFaceToken },
+    'pajamas.clearHuggingFaceToken': { title: 'Clear Hugging Face Token', run: clearHuggingFaceToken },
+    'pajamas.showLog': { title: 'Show Log', run: async (ctx) => ctx.output.show() },
+    'pajamas.restartWorker': {
+      title: 'Restart Worker',
+      run: async (ctx) => {
+        if (ctx.jobs.busy) {
+          const go = await vscode.window.showWarningMessage('Restarting the worker cancels the running jobs.', { modal: true }, 'Restart');
+          if (go !== 'Restart') return;
+        }
+        await ctx.worker.restart();
+      },
+    },
+  };
+}
 
-export const COMMAND_IDS = Object.keys(COMMANDS) as CommandId[];
-
-export function registerCommands(ctx: Ctx): vscode.Disposable {
+export function registerCommands(ctx: Ctx, models: ModelsView): vscode.Disposable {
+  const table = commandTable(models);
   return vscode.Disposable.from(
-    ...COMMAND_IDS.map((id) => {
-      const { title, run } = COMMANDS[id];
+    ...(Object.keys(table) as CommandId[]).map((id) => {
+      const { title, run } = table[id];
       return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         try {
           return await run(ctx, ...args);
