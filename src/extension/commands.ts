@@ -10,6 +10,8 @@ import { evaluateArtifacts, openManifest, reveal, verifyArtifacts } from './feat
 import { quantize } from './features/quantize';
 import { showArchitecture } from './features/show-architecture';
 import { clearHuggingFaceToken, setHuggingFaceToken } from './features/token';
+import { addModelFromHub } from './hub/add-model';
+import { deleteCachedModel } from './hub/cached-models';
 import type { ModelsView } from './tree';
 
 export type CommandId =
@@ -23,7 +25,9 @@ export type CommandId =
   | 'pajamas.setHuggingFaceToken'
   | 'pajamas.clearHuggingFaceToken'
   | 'pajamas.showLog'
-  | 'pajamas.restartWorker';
+  | 'pajamas.restartWorker'
+  | 'pajamas.addModelFromHub'
+  | 'pajamas.deleteCachedModel';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -53,6 +57,8 @@ function commandTable(models: ModelsView): Record<CommandId, CommandSpec> {
         await ctx.worker.restart();
       },
     },
+    'pajamas.addModelFromHub': { title: 'Add Model from the Hub', run: (ctx, repo) => addModelFromHub(ctx, models, repo) },
+    'pajamas.deleteCachedModel': { title: 'Delete from Cache', run: (ctx, node) => deleteCachedModel(ctx, models, node) },
   };
 }
 

@@ -10,7 +10,7 @@ import type { ErrorView } from '../protocol/strategy-view';
 import { openSettings, type SettingKey } from './config';
 import type { Ctx } from './ctx';
 
-type Action = 'Show Log' | 'Open Settings' | 'Restart Worker';
+type Action = 'Show Log' | 'Open Settings' | 'Restart Worker' | 'Set Hugging Face Token';
 
 interface Presentation {
   severity: 'error' | 'warning' | 'none';
@@ -52,7 +52,9 @@ export function adviceFor(e: PajamasError): ErrorAdvice {
   const d = e.data;
   if (Array.isArray(d.missing) && d.missing.length) {
     return {
-      hint: `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.`,
+      hint:
+        `Install ${d.missing.join(', ')} so the llama.cpp tools can be built, ` +
+        'or set "Pajamas: Llama Cpp Tools Path" to a folder of llama.cpp binaries.',
       setting: 'llamaCppToolsPath',
     };
   }
@@ -65,6 +67,8 @@ export function adviceFor(e: PajamasError): ErrorAdvice {
   const option = typeof d.option === 'string' ? OPTION_SETTINGS[d.option] : undefined;
   if (option) return { hint: `Check the "${option}" option or the matching setting.`, setting: option };
   if (d.reason === 'worker-stopped') return { hint: 'Run "Pajamas: Restart Worker".', setting: null };
+  if (needsHubToken(e))
+    return { hint: 'Set a Hugging Face token that may read it (kept in VS Code secret storage), then try again.', setting: null };
   return { hint: null, setting: null };
 }
 
@@ -93,6 +97,7 @@ export async function reportError(ctx: Ctx, title: string, error: unknown): Prom
   const offered: Action[] = [...actions];
   if (advice.setting) offered.push('Open Settings');
   if (e.data.reason === 'worker-stopped') offered.push('Restart Worker');
+  if (needsHubToken(e)) offered.unshift('Set Hugging Face Token');
   const firstLine = e.message.split('\n')[0];
   const message = `${title}: ${firstLine}${advice.hint ? ` ${advice.hint}` : ''}`;
   const choice =
@@ -102,4 +107,10 @@ export async function reportError(ctx: Ctx, title: string, error: unknown): Prom
   if (choice === 'Show Log') ctx.output.show();
   else if (choice === 'Open Settings') await openSettings(advice.setting ?? undefined);
   else if (choice === 'Restart Worker') await ctx.worker.restart();
+  else if (choice === 'Set Hugging Face Token') await vscode.commands.executeCommand('pajamas.setHuggingFaceToken');
+}
+
+/** A HubError (core/errors.ts) for a private or gated repo: 401 without a valid token, 403 without access. */
+export function needsHubToken(e: PajamasError): boolean {
+  return e.data.reason === 'unauthorized' || e.data.reason === 'forbidden';
 }

@@ -10,6 +10,7 @@ import { packageVersion } from '../core/assets';
 import { CancelJobNotification, JobProgressNotification, LogNotification } from '../protocol/worker';
 import { ManifestDiagnostics } from './diagnostics';
 import { ConfigHover } from './hover';
+import { registerHubRequests } from './hub';
 import { JobRegistry } from './jobs';
 import { registerRequests } from './requests';
 
@@ -39,6 +40,7 @@ connection.onNotification(CancelJobNotification, ({ jobId }) => {
   jobs.cancel(jobId);
 });
 registerRequests({ connection, jobs, diagnostics, version: packageVersion() });
+registerHubRequests(connection, jobs);
 
 // The client asks for shutdown before it stops us: stop every job so its tools and temporaries go.
 connection.onShutdown(() => jobs.cancelAll());
