@@ -67,8 +67,6 @@ export function adviceFor(e: PajamasError): ErrorAdvice {
   const option = typeof d.option === 'string' ? OPTION_SETTINGS[d.option] : undefined;
   if (option) return { hint: `Check the "${option}" option or the matching setting.`, setting: option };
   if (d.reason === 'worker-stopped') return { hint: 'Run "Pajamas: Restart Worker".', setting: null };
-  if (needsHubToken(e))
-    return { hint: 'Set a Hugging Face token that may read it (kept in VS Code secret storage), then try again.', setting: null };
   return { hint: null, setting: null };
 }
 
@@ -97,6 +95,7 @@ export async function reportError(ctx: Ctx, title: string, error: unknown): Prom
   const offered: Action[] = [...actions];
   if (advice.setting) offered.push('Open Settings');
   if (e.data.reason === 'worker-stopped') offered.push('Restart Worker');
+  // The core's message already says a token is needed; the action sets one (in SecretStorage).
   if (needsHubToken(e)) offered.unshift('Set Hugging Face Token');
   const firstLine = e.message.split('\n')[0];
   const message = `${title}: ${firstLine}${advice.hint ? ` ${advice.hint}` : ''}`;

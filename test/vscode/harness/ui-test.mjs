@@ -27,7 +27,9 @@ export async function runUiTests(browser, url, { shotsDir, log, steps = DEV_STEP
     await context.close().catch(() => {});
     return { passed: 0, failed: steps.length };
   }
-  for (const step of steps) {
+  // PAJAMAS_VSCODE_GREP picks steps by name here as it picks mocha tests in the host suite.
+  const grep = process.env.PAJAMAS_VSCODE_GREP;
+  for (const step of grep ? steps.filter((s) => s.name.includes(grep)) : steps) {
     const t0 = Date.now();
     try {
       await step.run(wb);
