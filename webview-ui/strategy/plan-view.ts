@@ -89,7 +89,8 @@ function layerGroup(g: LayerGroup, state: PlanViewState, onToggle: (key: string,
     el(
       'span',
       { class: 'layer-meta' },
-      `${g.tensors.length} tensors · ${formatBytes(g.bytes)} · ${own.toFixed(2)} bpw (stock ${stock.toFixed(2)}) · MLX ${g.mlxBits.toFixed(2)} bits`,
+      `${g.tensors.length} tensors · ${formatBytes(g.bytes)} · ${own.toFixed(2)} bpw (stock ${stock.toFixed(2)})` +
+        ` · MLX ${g.mlxBits.toFixed(2)} bits`,
     ),
     g.differs ? el('span', { class: 'differs-badge' }, `${g.differs} differ from stock`) : null,
   );

@@ -63,9 +63,8 @@ export async function evaluateArtifacts(ctx: Ctx, ...args: unknown[]): Promise<u
   });
   const report = await result;
   for (const a of report.artifacts) {
-    ctx.output.log(
-      `  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, top-1 ${a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`}`,
-    );
+    const top1 = a.top1 === null ? '-' : `${(a.top1 * 100).toFixed(1)}%`;
+    ctx.output.log(`  ${a.id}: PPL ${a.ppl.toFixed(4)}, mean KLD ${a.kldMean?.toFixed(5) ?? '-'}, top-1 ${top1}`);
   }
   void vscode.window.showInformationMessage(
     `${folder}: evaluated ${report.artifacts.length} artifact(s); the results are in the manifest and the Pajamas view.`,

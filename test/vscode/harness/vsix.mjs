@@ -28,7 +28,8 @@ export function buildVsix(root, out, log) {
   log(`packaging the VSIX (npm run package) into ${out}`);
   const r = spawnSync(process.execPath, ['scripts/package-vsix.mjs', '--out', out], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0 || !existsSync(out)) throw new Error(`scripts/package-vsix.mjs failed (${r.signal ?? `exit ${r.status}`})`);
-  log(`VSIX: ${(statSync(out).size / 1024 / 1024).toFixed(1)} MiB`);
+  // The figure the closing note reports, in the suites' FIGURE format.
+  console.log(`FIGURE VSIX size: ${(statSync(out).size / 1024 / 1024).toFixed(1)} MiB (${path.basename(out)}, linux-x64 with tools)`);
   return out;
 }
 
@@ -60,6 +61,15 @@ export function pathWithoutBuildTools(dir) {
   const found = BUILD_TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { env: { PATH: dir } }).status === 0);
   if (found.length) throw new Error(`the stripped PATH still finds ${found.join(', ')}`);
   return dir;
+}
+
+/** The node_modules folders Node's resolution would search from `dir` upwards (none may exist but the extension's own). */
+export function ancestorNodeModules(dir) {
+  const found = [];
+  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'node_modules'))) found.push(path.join(d, 'node_modules'));
+    if (path.dirname(d) === d) return found;
+  }
 }
 
 /**
@@ -107,6 +117,29 @@ export async function runVsixPhase({ root, bin, scratch, shotsDir, log, startCod
   log(`(c) pajamas verify ${outDir}: ${verify.status === 0 ? 'ok' : `FAILED\n${verify.stdout}${verify.stderr}`}`);
   const built = existsSync(path.join(cache, 'llama.cpp'));
   if (built) log('(c) FAIL: the installed extension built llama.cpp instead of using the tools in the VSIX');
-  const checks = (verify.status === 0 ? 1 : 0) + (built ? 0 : 1);
-  return { passed: ui.passed + checks, failed: ui.failed + (2 - checks) };
+  const isolated = installedInIsolation(path.join(home, 'server', 'exts'), log);
+  const checks = [verify.status === 0, !built, isolated];
+  const passed = checks.filter(Boolean).length;
+  return { passed: ui.passed + passed, failed: ui.failed + checks.length - passed };
+}
+
+/**
+ * The installed extension carries node-llama-cpp and the tools, and no node_modules above it could
+ * have lent it anything (Node's resolution walks up from the extension's folder).
+ */
+function installedInIsolation(extensionsDir, log) {
+  const installed = readdirSync(extensionsDir).filter((d) => d.includes('llama-pajamas'));
+  if (installed.length !== 1) {
+    log(`(c) FAIL: expected one installed llama-pajamas extension in ${extensionsDir}, found ${installed.join(', ') || 'none'}`);
+    return false;
+  }
+  const dir = path.join(extensionsDir, installed[0]);
+  const lacking = ['node_modules/node-llama-cpp/package.json', `tools/${process.platform}-${process.arch}`].filter(
+    (p) => !existsSync(path.join(dir, p)),
+  );
+  const above = ancestorNodeModules(dir);
+  if (lacking.length) log(`(c) FAIL: the installed extension lacks ${lacking.join(', ')}`);
+  if (above.length) log(`(c) FAIL: node_modules above the installed extension could lend it packages: ${above.join(', ')}`);
+  if (!lacking.length && !above.length) log(`(c) installed in ${dir}: its own node-llama-cpp and tools, no node_modules above it`);
+  return !lacking.length && !above.length;
 }

@@ -27,10 +27,8 @@ describe('Extension', () => {
   it(`activates within ${ACTIVATION_BUDGET_MS} ms of CPU (evaluating the bundle and activate())`, () => {
     const { wallMs, cpuMs } = testing.activation;
     // Wall time on a shared machine counts the other processes too; CPU time is this extension's cost.
-    reportFigure(
-      'activation',
-      `${cpuMs.toFixed(1)} ms CPU, ${wallMs.toFixed(1)} ms wall (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
-    );
+    const load = `load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores`;
+    reportFigure('activation', `${cpuMs.toFixed(1)} ms CPU, ${wallMs.toFixed(1)} ms wall (${load})`);
     assert.ok(wallMs > 0 && cpuMs > 0, 'no activation time was measured');
     assert.ok(cpuMs < ACTIVATION_BUDGET_MS, `activation took ${cpuMs.toFixed(0)} ms of CPU`);
   });
