@@ -24,9 +24,11 @@ const SEARCH_DEBOUNCE_MS = 300;
 
 interface RepoItem extends vscode.QuickPickItem {
   repo: string;
+  /** The query itself (a whole repo id), not a search result. */
+  typed?: boolean;
 }
 
-type PickItem = RepoItem | (vscode.QuickPickItem & { repo?: undefined });
+type PickItem = RepoItem | (vscode.QuickPickItem & { repo?: undefined; typed?: undefined });
 
 /** Runs the command; `repo` (from a test or another command) skips the picker. */
 export async function addModelFromHub(ctx: Ctx, models: ModelsView, repo?: unknown): Promise<HubDownloadResult | undefined> {
@@ -125,7 +127,10 @@ class HubSearch implements vscode.Disposable {
       this.show([hintItem('Type to search the most downloaded text-generation models.')]);
       return;
     }
-    this.show(this.typedItem(query), true);
+    // The last results stay (busy) until the new ones come, with the typed repo id on top.
+    const typed = this.typedItem(query);
+    const previous = this.items.filter((i) => i.repo && !i.typed && !typed.some((t) => t.repo === i.repo));
+    this.show([...typed, ...previous], true);
     this.timer = setTimeout(() => void this.search(query), SEARCH_DEBOUNCE_MS);
   }
 
@@ -155,7 +160,7 @@ class HubSearch implements vscode.Disposable {
   /** The query itself, when it is a whole repo id: choosable without a search result. */
   private typedItem(query: string): PickItem[] {
     if (!isHubRef(query)) return [];
-    return [{ repo: query, label: query, description: 'download this repo id', alwaysShow: true }];
+    return [{ repo: query, typed: true, label: query, description: 'download this repo id', alwaysShow: true }];
   }
 
   private show(items: PickItem[], busy = false): void {
