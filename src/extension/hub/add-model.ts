@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { UsageError } from '../../core/errors';
+import { UsageError, asPajamasError } from '../../core/errors';
 import { repoCachePath } from '../../core/hf/cache';
 import { isHubRef, parseHubRef } from '../../core/hf/repo-ref';
 import { formatBytes } from '../../core/units';
@@ -30,14 +30,24 @@ interface RepoItem extends vscode.QuickPickItem {
 
 type PickItem = RepoItem | (vscode.QuickPickItem & { repo?: undefined; typed?: undefined });
 
-/** Runs the command; `repo` (from a test or another command) skips the picker. */
-export async function addModelFromHub(ctx: Ctx, models: ModelsView, repo?: unknown): Promise<HubDownloadResult | undefined> {
-  if (repo !== undefined && (typeof repo !== 'string' || !isHubRef(repo)))
-    throw new UsageError(`expected a Hugging Face repo id (owner/name[@revision]), got ${JSON.stringify(repo)}`);
+/**
+ * Runs the command; a repo id string (from a test or another command) skips the picker. Other
+ * arguments (the section node whose inline button ran it) are not a choice.
+ */
+export async function addModelFromHub(ctx: Ctx, models: ModelsView, arg?: unknown): Promise<HubDownloadResult | undefined> {
+  const repo = typeof arg === 'string' ? arg.trim() : undefined;
+  if (repo !== undefined && !isHubRef(repo))
+    throw new UsageError(`"${repo}" is not a Hugging Face repo id (owner/name, optionally @revision)`);
   const chosen = repo ?? (await pickRepo(ctx));
   if (!chosen) return undefined;
-  const fit = await ctx.worker.request(HubFitRequest, { repo: chosen, outDir: outputFolderFor(chosen) }, `checking ${chosen} on the Hub`);
-  if (!(await confirmFit(fit))) return undefined;
+  const fit = await ctx.worker
+    .request(HubFitRequest, { repo: chosen, outDir: outputFolderFor(chosen) }, `checking ${chosen} on the Hub`)
+    .catch((error: unknown) => {
+      // Offline, the download still uses a complete cached snapshot (or says what is missing).
+      if (asPajamasError(error).data.reason === 'offline') return null;
+      throw error;
+    });
+  if (fit && !(await confirmFit(fit))) return undefined;
   const { result } = ctx.jobs.start({
     kind: 'hubDownload',
     title: `Downloading ${chosen}`,

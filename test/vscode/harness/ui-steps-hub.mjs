@@ -14,9 +14,16 @@ const DOWNLOAD_MS = 120_000;
 
 const toast = (wb, text) => wb.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
 
-/** Opens the picker and types `query`; returns the picker's row showing `repo`. */
-async function searchHub(wb, query, repo) {
-  await wb.runFromPalette('Add Model from the Hub');
+/** The inline button of the view's Hugging Face cache section (shown on hover). */
+async function fromSectionButton(wb) {
+  const section = wb.treeRow('Hugging Face cache');
+  await section.hover();
+  await section.locator('a.action-label[aria-label^="Add Model from the Hub"]').click({ timeout: WAIT_MS });
+}
+
+/** Opens the picker (the palette, or `open`) and types `query`; returns the picker's row showing `repo`. */
+async function searchHub(wb, query, repo, open = () => wb.runFromPalette('Add Model from the Hub')) {
+  await open();
   const input = wb.page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: WAIT_MS });
   await input.fill(query);
@@ -93,7 +100,7 @@ export const HUB_STEPS = [
   {
     name: 'Hub: a private repo (401) offers Set Hugging Face Token; once it is set the download succeeds',
     async run(wb) {
-      await searchHub(wb, PRIVATE_REPO, PRIVATE_REPO);
+      await searchHub(wb, PRIVATE_REPO, PRIVATE_REPO, () => fromSectionButton(wb));
       await wb.page.keyboard.press('Enter');
       const refused = toast(wb, PRIVATE_REPO);
       await refused.waitFor({ timeout: WAIT_MS });
