@@ -8,7 +8,9 @@
 // A VSIX for a target whose tools cannot be built here keeps node-llama-cpp's llama.cpp source
 // instead, and the extension builds the tools on first use. Everything is staged in .vsix-stage/
 // (dependencies copied from node_modules) and packed there by vsce.
-// Usage: node scripts/package-vsix.mjs [--target linux-x64] [--out <file.vsix>] [--no-tools]
+// Usage: node scripts/package-vsix.mjs [--target linux-x64] [--out <file.vsix>] [--no-tools | --tools-dir <dir>]
+//        (--tools-dir, default PAJAMAS_VSIX_TOOLS_DIR: ship the llama.cpp binaries of that folder instead of
+//        the portable build, e.g. tools built on another machine; the VSIX then runs where they run)
 //        node scripts/package-vsix.mjs --tools-only   (build the portable tools into the cache, nothing else)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -86,7 +88,11 @@ function stageFiles(shipTools) {
   const closure = dependencyClosure(ROOT, RUNTIME_PACKAGES, { target });
   for (const dir of closure) copyFiltered(path.join(ROOT, dir), path.join(stage, dir));
   if (shipTools) {
-    const bin = portableTools();
+    const given = option('--tools-dir', process.env.PAJAMAS_VSIX_TOOLS_DIR);
+    if (given) step(`llama.cpp tools: shipping ${given} as given (not the portable build)`);
+    const bin = given ? path.resolve(given) : portableTools();
+    if (!existsSync(path.join(bin, process.platform === 'win32' ? 'llama-quantize.exe' : 'llama-quantize')))
+      throw new Error(`no llama-quantize in ${bin}`);
     cpSync(bin, path.join(stage, 'tools', target), { recursive: true });
     // The tools replace the source they are built from; 34 MB the extension will never read.
     rmSync(path.join(stage, 'node_modules', 'node-llama-cpp', 'llama', 'gitRelease.bundle'), { force: true });

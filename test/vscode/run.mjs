@@ -6,7 +6,8 @@
 // then kills code-server's whole process group. Missing OS packages skip it (fail under CI=true).
 // Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep),
 // PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui|vsix (one phase), VERBOSE=1 (browser console),
-// PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM. `--build-only` only builds the suite (for
+// PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM, PAJAMAS_VSIX_TOOLS_DIR (the VSIX of phase c ships
+// these tools instead of the portable build). `--build-only` only builds the suite (for
 // @vscode/test-electron: extensionTestsPath dist/test/vscode/suite/index, workspace test/vscode/workspace).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';

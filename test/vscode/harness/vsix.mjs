@@ -26,6 +26,8 @@ const COMPILER_NAME = /^(x86_64|aarch64|arm|i686)-.*-(gcc|g\+\+|cc|c\+\+)(-\d+)?
 /** Builds the VSIX into `out` with scripts/package-vsix.mjs; returns its path. */
 export function buildVsix(root, out, log) {
   log(`packaging the VSIX (npm run package) into ${out}`);
+  const given = process.env.PAJAMAS_VSIX_TOOLS_DIR;
+  if (given) log(`PAJAMAS_VSIX_TOOLS_DIR: the VSIX ships ${given} instead of the portable tools (not what a release ships)`);
   const r = spawnSync(process.execPath, ['scripts/package-vsix.mjs', '--out', out], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0 || !existsSync(out)) throw new Error(`scripts/package-vsix.mjs failed (${r.signal ?? `exit ${r.status}`})`);
   // The figure the closing note reports, in the suites' FIGURE format.
@@ -100,6 +102,7 @@ export async function runVsixPhase({ root, bin, scratch, shotsDir, log, startCod
     PAJAMAS_LLAMA_BIN_DIR: undefined,
     PAJAMAS_LLAMA_NATIVE: undefined,
     PAJAMAS_LLAMA_CMAKE_ARGS: undefined,
+    PAJAMAS_VSIX_TOOLS_DIR: undefined,
   };
   const server = await startCodeServer(bin, path.join(home, 'server'), { vsix, env, cwd: home });
   log(`(c) code-server with the installed VSIX on ${server.url}; PATH without ${BUILD_TOOLS.slice(0, 4).join(', ')}...`);

@@ -36,19 +36,17 @@ interface Stalls {
   worstBusy: number;
 }
 
-/** Linux's clock ticks per second for /proc CPU times (sysconf(_SC_CLK_TCK), 100 on every common kernel). */
-const CLOCK_TICKS = 100;
-const MAIN_THREAD_STAT = `/proc/self/task/${process.pid}/stat`;
+/** The host's main thread (the event loop's thread) in Linux's scheduler statistics. */
+const MAIN_THREAD_SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
 
 /**
- * CPU milliseconds of the host's main thread (the event loop's thread) where Linux says, at 10 ms
- * granularity; elsewhere the whole process's, which also counts GC and worker threads.
+ * CPU milliseconds of the host's main thread where Linux says (schedstat's first field, time on a
+ * CPU in nanoseconds: exact, where /proc's stat counts 10 ms ticks); elsewhere the whole
+ * process's, which also counts GC and worker threads.
  */
 function mainThreadCpuMs(): number {
   try {
-    const fields = readFileSync(MAIN_THREAD_STAT, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after "pid (comm) ".
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return Number(readFileSync(MAIN_THREAD_SCHEDSTAT, 'utf8').split(' ')[0]) / 1e6;
   } catch {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
