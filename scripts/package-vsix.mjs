@@ -47,7 +47,8 @@ function run(cmd, argv, opts = {}) {
 /** The portable tools for this machine (built once into the cache, about 10 minutes on 2 cores). */
 function portableTools() {
   step('llama.cpp tools: portable build (built once per machine into the cache)');
-  run(process.execPath, ['bin/pajamas.js', 'tools', '--build'], { env: PORTABLE_TOOLS_ENV });
+  // Not the runtime's binding: the VSIX runs node-llama-cpp's prebuilt one, portable already.
+  run(process.execPath, ['bin/pajamas.js', 'tools', '--build', '--no-binding'], { env: PORTABLE_TOOLS_ENV });
   const r = spawnSync(process.execPath, ['bin/pajamas.js', 'tools', '--json'], {
     cwd: ROOT,
     encoding: 'utf8',
