@@ -12,6 +12,8 @@ import { quantize } from './features/quantize';
 import { showArchitecture } from './features/show-architecture';
 import { clearHuggingFaceToken, setHuggingFaceToken } from './features/token';
 import { openManifestAsJson, openManifestEditor } from './manifest-editor/commands';
+import { addModelFromHub } from './hub/add-model';
+import { deleteCachedModel } from './hub/cached-models';
 import type { ModelsView } from './tree';
 
 export type CommandId =
@@ -28,7 +30,9 @@ export type CommandId =
   | 'pajamas.restartWorker'
   | 'pajamas.openManifestAsJson'
   | 'pajamas.openManifestEditor'
-  | 'pajamas.chatWithModel';
+  | 'pajamas.chatWithModel'
+  | 'pajamas.addModelFromHub'
+  | 'pajamas.deleteCachedModel';
 
 interface CommandSpec {
   /** The title as shown in the palette, used in error notifications. */
@@ -61,6 +65,8 @@ function commandTable(models: ModelsView, chat: ChatView): Record<CommandId, Com
     'pajamas.openManifestAsJson': { title: 'Open as JSON', run: (ctx, uri) => openManifestAsJson(ctx, uri) },
     'pajamas.openManifestEditor': { title: 'Open in Manifest Editor', run: openManifestEditor },
     'pajamas.chatWithModel': { title: 'Chat with this Model', run: (_ctx, ...args) => chatWithModel(chat, ...args) },
+    'pajamas.addModelFromHub': { title: 'Add Model from the Hub', run: (ctx, repo) => addModelFromHub(ctx, models, repo) },
+    'pajamas.deleteCachedModel': { title: 'Delete from Cache', run: (ctx, node) => deleteCachedModel(ctx, models, node) },
   };
 }
 

@@ -10,7 +10,7 @@ import type { ErrorView } from '../protocol/strategy-view';
 import { openSettings, type SettingKey } from './config';
 import type { Ctx } from './ctx';
 
-type Action = 'Show Log' | 'Open Settings' | 'Restart Worker';
+type Action = 'Show Log' | 'Open Settings' | 'Restart Worker' | 'Set Hugging Face Token';
 
 interface Presentation {
   severity: 'error' | 'warning' | 'none';
@@ -95,6 +95,8 @@ export async function reportError(ctx: Ctx, title: string, error: unknown): Prom
   const offered: Action[] = [...actions];
   if (advice.setting) offered.push('Open Settings');
   if (e.data.reason === 'worker-stopped') offered.push('Restart Worker');
+  // The core's message already says a token is needed; the action sets one (in SecretStorage).
+  if (needsHubToken(e)) offered.unshift('Set Hugging Face Token');
   const firstLine = e.message.split('\n')[0];
   const message = `${title}: ${firstLine}${advice.hint ? ` ${advice.hint}` : ''}`;
   const choice =
@@ -104,4 +106,10 @@ export async function reportError(ctx: Ctx, title: string, error: unknown): Prom
   if (choice === 'Show Log') ctx.output.show();
   else if (choice === 'Open Settings') await openSettings(advice.setting ?? undefined);
   else if (choice === 'Restart Worker') await ctx.worker.restart();
+  else if (choice === 'Set Hugging Face Token') await vscode.commands.executeCommand('pajamas.setHuggingFaceToken');
+}
+
+/** A HubError (core/errors.ts) for a private or gated repo: 401 without a valid token, 403 without access. */
+export function needsHubToken(e: PajamasError): boolean {
+  return e.data.reason === 'unauthorized' || e.data.reason === 'forbidden';
 }

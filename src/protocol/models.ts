@@ -13,6 +13,8 @@ export interface HfCacheModel {
   kind: ModelKind;
   revision: string | null;
   sizeBytes: number | null;
+  /** config.json's model_type (the detected architecture family), when it says. */
+  modelType: string | null;
 }
 
 /** A model inside a workspace folder: a folder with config.json + *.safetensors, or a .gguf file. */

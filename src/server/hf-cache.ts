@@ -3,9 +3,11 @@
  * cache (HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub), read only; this module picks the
  * snapshot a job should read for each repo (the one refs/main names, else the newest).
  */
+import path from 'node:path';
 import { asPajamasError } from '../core/errors';
 import { hubCacheRoot, listCachedModels, preferredSnapshot, type CachedSnapshot } from '../core/hf/cache';
 import type { HfCacheModel, ModelKind, ModelListing } from '../protocol/models';
+import { readModelType } from './model-type';
 
 export async function listHfCache(): Promise<ModelListing['hfCache']> {
   const root = hubCacheRoot();
@@ -14,12 +16,14 @@ export async function listHfCache(): Promise<ModelListing['hfCache']> {
     for (const m of await listCachedModels({ cacheDir: root })) {
       const snapshot = preferredSnapshot(m);
       if (!snapshot) continue; // a repo whose download never produced a snapshot
+      const kind = snapshotKind(snapshot);
       models.push({
         repoId: m.repoId,
         path: snapshot.path,
-        kind: snapshotKind(snapshot),
+        kind,
         revision: snapshot.commit,
         sizeBytes: m.sizeBytes,
+        modelType: kind === 'hf-folder' ? await readModelType(path.join(snapshot.path, 'config.json')) : null,
       });
     }
     return { root, models, error: null };

@@ -15,13 +15,12 @@ import { MANIFEST_FILE, type Artifact } from '../core/manifest/types';
 import type { ArtifactFolder, ArtifactItem, ModelListing, WorkspaceModel } from '../protocol/models';
 import type { ListModelsParams } from '../protocol/worker';
 import { listHfCache } from './hf-cache';
+import { readModelType } from './model-type';
 
 /** Folders deeper than this below a workspace folder are not searched. */
 export const MAX_SCAN_DEPTH = 6;
 /** Directory entries looked at per listing, all workspace folders together. */
 export const MAX_SCAN_ENTRIES = 100_000;
-/** A config.json larger than this is not read for its model_type. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Never searched: dependency trees, VCS data, build outputs of common tools. */
 const SKIPPED_DIRS = new Set(['node_modules', '__pycache__', 'dist', 'out', 'build', 'target', 'venv']);
 
@@ -113,17 +112,6 @@ async function artifactItem(manifestPath: string, a: Artifact): Promise<Artifact
     quality: q ? { ppl: q.ppl, kldMean: q.kldMean, top1: q.top1, gatePassed: q.gate ? q.gate.passed : null } : null,
     present,
   };
-}
-
-async function readModelType(configPath: string): Promise<string | null> {
-  try {
-    if ((await stat(configPath)).size > MAX_CONFIG_BYTES) return null;
-    const config = JSON.parse(await readFile(configPath, 'utf8')) as { model_type?: unknown; text_config?: { model_type?: unknown } };
-    const type = config.text_config?.model_type ?? config.model_type;
-    return typeof type === 'string' ? type : null;
-  } catch {
-    return null;
-  }
 }
 
 async function totalSize(dir: string, files: string[]): Promise<number> {

@@ -44,7 +44,7 @@ export interface RequestContext {
 const onCancel = (token: CancellationToken) => (listener: () => void) => token.onCancellationRequested(listener);
 
 /** An AbortSignal that fires when the client cancels the request ($/cancelRequest). */
-function signalOf(token: CancellationToken): AbortSignal {
+export function signalOf(token: CancellationToken): AbortSignal {
   const controller = new AbortController();
   if (token.isCancellationRequested) controller.abort(new CancelledError());
   else token.onCancellationRequested(() => controller.abort(new CancelledError()));

@@ -11,6 +11,7 @@ import { CancelJobNotification, JobProgressNotification, LogNotification } from 
 import { ChatSessions, chatTextSender, registerChatRequests } from './chat';
 import { ManifestDiagnostics } from './diagnostics';
 import { ConfigHover } from './hover';
+import { registerHubRequests } from './hub';
 import { JobRegistry } from './jobs';
 import { registerManifestEditorRequests } from './manifest-editor';
 import { registerRequests } from './requests';
@@ -44,6 +45,7 @@ connection.onNotification(CancelJobNotification, ({ jobId }) => {
 registerRequests({ connection, jobs, diagnostics, version: packageVersion() });
 registerManifestEditorRequests(connection, diagnostics);
 registerChatRequests(connection, jobs, chat);
+registerHubRequests(connection, jobs);
 
 // The client asks for shutdown before it stops us: stop every job so its tools and temporaries go.
 connection.onShutdown(async () => {

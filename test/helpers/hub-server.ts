@@ -35,6 +35,9 @@ export interface HubServerOptions {
   token?: string;
   /** Repos answered with 403 (gated, terms not accepted). */
   forbidden?: string[];
+  /** Private repos: answered with 401 unless the request carries `privateToken` (or `token`). */
+  private?: string[];
+  privateToken?: string;
   /** Tree entries per page (the Hub paginates with a Link header). */
   pageSize?: number;
 }
@@ -173,6 +176,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const entry = repos.get(repoId);
     if (!api && !resolve) return error(res, 404, 'Not found', null);
     if (!entry) return error(res, 404, 'Repository not found', 'RepoNotFound');
+    const privateToken = options.privateToken ?? options.token;
+    if (options.private?.includes(repoId) && (privateToken === undefined || req.headers.authorization !== `Bearer ${privateToken}`))
+      return error(res, 401, 'Invalid username or password.', 'RepoNotFound');
     if (options.forbidden?.includes(repoId))
       return error(res, 403, `Access to model ${repoId} is restricted and you are not in the authorized list.`, 'GatedRepo');
     const revision = decodeURIComponent((api ? api[3] : resolve![2])!);

@@ -4,9 +4,9 @@
 //   (a) the in-host mocha suite (test/vscode/suite, bundled to dist/test/vscode/suite), and
 //   (b) UI tests in headless Chromium (screenshots in test-output/vscode/),
 // then kills code-server's whole process group. Missing OS packages skip it (fail under CI=true).
-// Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep),
+// Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep, and the
+// UI steps whose name contains it),
 // PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui|vsix (one phase), VERBOSE=1 (browser console),
-// PAJAMAS_VSCODE_STEPS=<text> (only the UI steps whose name contains it),
 // PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM, PAJAMAS_VSIX_TOOLS_DIR (the VSIX of phase c ships
 // these tools instead of the portable build). `--build-only` only builds the suite (for
 // @vscode/test-electron: extensionTestsPath dist/test/vscode/suite/index, workspace test/vscode/workspace).
@@ -14,13 +14,14 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { codeServerHome, ensureCodeServer, isInstalled, startCodeServer } from './harness/code-server.mjs';
 import { prepareArtifacts } from './harness/artifact-fixtures.mjs';
 import { buildHfCache, copySharedModels, sharedRoot } from './harness/fixtures.mjs';
 import { APT_PACKAGES, chromiumPath, missingPreconditions } from './harness/preconditions.mjs';
-import { runUiTests } from './harness/ui-test.mjs';
+import { DEV_STEPS, runUiTests } from './harness/ui-test.mjs';
+import { HUB_STEPS } from './harness/ui-steps-hub.mjs';
 import { VSIX_STEPS } from './harness/ui-steps-vsix.mjs';
 import { runVsixPhase } from './harness/vsix.mjs';
 import { launchBrowser, runHostSuite, workbenchUrl } from './harness/workbench.mjs';
@@ -28,6 +29,7 @@ import { launchBrowser, runHostSuite, workbenchUrl } from './harness/workbench.m
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 const SUITE_OUT = path.join(ROOT, 'dist', 'test', 'vscode', 'suite');
+const HUB_FIXTURE = path.join(ROOT, 'dist', 'test', 'vscode', 'hub-fixture.mjs');
 const SHOTS = path.join(ROOT, 'test-output', 'vscode');
 // Generous: the suites quantize and evaluate real models, which a busy machine slows down a lot.
 const TESTS_TIMEOUT_MS = Number(process.env.PAJAMAS_VSCODE_TIMEOUT_S ?? 3600) * 1000;
@@ -68,6 +70,30 @@ async function build() {
     sourcemap: 'inline',
     logLevel: 'error',
   });
+  // The test Hub (TypeScript, shared with the unit tests) as a module this script can import.
+  await esbuild.build({
+    entryPoints: [path.join(HERE, 'harness', 'hub-fixture.ts')],
+    outfile: HUB_FIXTURE,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+}
+
+/**
+ * Starts the test Hub and points the extension host (and its worker) at it: HF_ENDPOINT, no token
+ * from this machine. Returns null without ../shared (the Hub steps are then left out).
+ */
+async function startHub() {
+  for (const name of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_HUB_OFFLINE']) delete process.env[name];
+  process.env.HF_TOKEN_PATH = path.join(process.env.TMPDIR, 'no-hf-token');
+  const { startTestHub } = await import(pathToFileURL(HUB_FIXTURE).href);
+  const hub = await startTestHub(sharedRoot(ROOT));
+  if (hub) process.env.HF_ENDPOINT = hub.url;
+  log(hub ? `test Hub on ${hub.url}` : 'no test Hub (needs ../shared): the Hub steps are left out');
+  return hub;
 }
 
 /** Where the project's per-machine caches are (core/llamacpp/cache.ts's rule). */
@@ -97,7 +123,8 @@ function prepareScratch() {
   const copied = copySharedModels(path.join(scratch, 'ws'), shared);
   // The extension host (and its worker) inherit code-server's environment.
   const hfCache = buildHfCache(path.join(scratch, 'hf-cache'), shared);
-  if (hfCache) process.env.HF_HUB_CACHE = hfCache;
+  // Always a scratch cache: the Hub steps download into it, never into this machine's own.
+  process.env.HF_HUB_CACHE = hfCache ?? path.join(scratch, 'hf-cache');
   // The llama.cpp tools built on this machine (npm run build:llama), not a fresh build in the
   // scratch profile's XDG cache: code-server's XDG_CACHE_HOME points into the scratch folder.
   process.env.PAJAMAS_CACHE_DIR ??= machineCacheDir();
@@ -112,7 +139,7 @@ function prepareScratch() {
 const wants = (phase) => !process.env.PAJAMAS_VSCODE_ONLY || process.env.PAJAMAS_VSCODE_ONLY === phase;
 
 /** (a) then (b) against a running code-server; each races the server's crash. */
-async function runSuites(server, scratch) {
+async function runSuites(server, scratch, uiSteps) {
   const ws = path.join(scratch, 'ws');
   const mocha = { passing: 0, failing: 0, pending: 0 };
   const print = (line) => {
@@ -141,7 +168,7 @@ async function runSuites(server, scratch) {
       log('(b) UI tests');
       const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
       ui = await Promise.race([
-        runUiTests(browser, uiUrl, { shotsDir: SHOTS, workspace: ws, log: (line) => log(`  ${line}`) }),
+        runUiTests(browser, uiUrl, { shotsDir: SHOTS, workspace: ws, log: (line) => log(`  ${line}`), steps: uiSteps }),
         server.crashed,
       ]);
       log(`(b) UI tests: ${ui.passed} passed, ${ui.failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
@@ -172,12 +199,14 @@ async function main() {
   const scratch = prepareScratch();
   const skipped = prepareArtifacts(ROOT, path.join(scratch, 'ws'), log);
   if (skipped) log(skipped);
+  const hub = await startHub();
+  const uiSteps = hub ? [...DEV_STEPS, ...HUB_STEPS] : DEV_STEPS;
   let result = { hostCode: 0, mocha: { passing: -1, failing: 0, pending: 0 }, ui: { passed: 0, failed: 0 } };
   if (wants('host') || wants('ui')) {
     const server = await startCodeServer(bin, path.join(scratch, 'server'));
     log(`code-server listening on ${server.url} (process group ${server.pid})`);
     try {
-      result = await runSuites(server, scratch);
+      result = await runSuites(server, scratch, uiSteps);
     } finally {
       await server.stop();
       try {

@@ -184,6 +184,15 @@ async function fetchBlobs(
   let done = 0;
   let fetched = 0;
   let lastReport = 0;
+  // A throttled report is sent at the end of its interval, so a transfer that pauses (a stalled
+  // link) still shows every byte that arrived before the pause.
+  let trailing: NodeJS.Timeout | undefined;
+  const reportNow = () => {
+    clearTimeout(trailing);
+    trailing = undefined;
+    lastReport = Date.now();
+    report(done);
+  };
   const ctx: BlobDownloadContext = {
     client,
     ref,
@@ -195,11 +204,9 @@ async function fetchBlobs(
     onBytes: (bytes, resumed) => {
       done += bytes;
       if (!resumed) fetched += bytes;
-      const now = Date.now();
-      if (now - lastReport >= PROGRESS_INTERVAL_MS) {
-        lastReport = now;
-        report(done);
-      }
+      const wait = PROGRESS_INTERVAL_MS - (Date.now() - lastReport);
+      if (wait <= 0) reportNow();
+      else trailing ??= setTimeout(reportNow, wait);
     },
   };
   const queue = [...targets];
@@ -215,6 +222,7 @@ async function fetchBlobs(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, targets.length)) }, worker));
+  clearTimeout(trailing);
   if (failure) throw opts.signal?.aborted ? new CancelledError() : failure;
   if (targets.length) report(done);
   return fetched;

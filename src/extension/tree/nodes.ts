@@ -104,7 +104,8 @@ export class HfModelNode implements PajamasNode {
     const item = new vscode.TreeItem(m.repoId, vscode.TreeItemCollapsibleState.None);
     item.id = `hf:${m.path}`;
     item.iconPath = new vscode.ThemeIcon('cloud');
-    item.description = [m.revision?.slice(0, 7), m.sizeBytes === null ? null : formatBytes(m.sizeBytes)].filter(Boolean).join(' · ');
+    const type = m.kind === 'gguf' ? 'GGUF' : m.modelType;
+    item.description = [type, m.revision?.slice(0, 7), m.sizeBytes === null ? null : formatBytes(m.sizeBytes)].filter(Boolean).join(' · ');
     item.tooltip = new vscode.MarkdownString(`**${m.repoId}**\n\n${m.path}`);
     item.contextValue = CONTEXT.hfModel;
     item.command = { command: QUANTIZE, title: 'Quantize with Pajamas', arguments: [this] };

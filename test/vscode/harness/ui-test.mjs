@@ -17,9 +17,6 @@ export async function runUiTests(browser, url, { shotsDir, log, workspace, steps
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message.slice(0, 200)}`));
   const wb = new Workbench(page, shotsDir, { workspace, log });
-  // PAJAMAS_VSCODE_STEPS=<text>: only the steps whose name contains it (case-insensitive), to rerun a few.
-  const only = process.env.PAJAMAS_VSCODE_STEPS?.toLowerCase();
-  if (only) steps = steps.filter((s) => s.name.toLowerCase().includes(only));
   const results = { passed: 0, failed: 0 };
   try {
     await page.goto(url, { timeout: READY_MS, waitUntil: 'domcontentloaded' });
@@ -32,7 +29,9 @@ export async function runUiTests(browser, url, { shotsDir, log, workspace, steps
     await context.close().catch(() => {});
     return { passed: 0, failed: steps.length };
   }
-  for (const step of steps) {
+  // PAJAMAS_VSCODE_GREP picks steps by name here as it picks mocha tests in the host suite.
+  const grep = process.env.PAJAMAS_VSCODE_GREP;
+  for (const step of grep ? steps.filter((s) => s.name.includes(grep)) : steps) {
     const t0 = Date.now();
     try {
       await step.run(wb);

@@ -60,6 +60,7 @@ describe('Extension', () => {
       CONTEXT.artifactFolder,
       CONTEXT.artifact('gguf'),
       CONTEXT.artifact('mlx'),
+      CONTEXT.section('hfCache'),
     ];
     for (const [menu, items] of Object.entries(pkg.contributes.menus)) {
       for (const item of items) {

@@ -69,6 +69,8 @@ describe('Pajamas view', () => {
     const cached = cache.find((n) => n.label === 'pajamas/stories260K');
     assert.ok(cached, `the cache section lists ${JSON.stringify(cache.map((n) => n.label))}`);
     assert.equal(cached.contextValue, 'pajamas.hfModel');
+    // The detected architecture (config.json's model_type), the revision and the size.
+    assert.match(cached.description, /^llama · [0-9a-f]{7} · \d/);
     assert.match(cached.path ?? '', /models--pajamas--stories260K\/snapshots\/[0-9a-f]{40}$/);
     // Quantizing it never writes into the cache: the outputs go to the workspace, named after the repo.
     assert.equal(defaultOutputFolder(cached.path!), path.join(workspaceRoot(), 'stories260K-pajamas'));
