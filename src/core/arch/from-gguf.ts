@@ -8,6 +8,7 @@
 import { FormatError, UnsupportedError } from '../errors';
 import { ftypeNameById } from '../formats/ggml-types';
 import { type GgufFile, GgufValueType, ggufNumber, ggufString, ggufValue } from '../formats/gguf';
+import { checkGgufHyperparameters } from './gguf-hyperparameters';
 import { attentionPattern } from './layers';
 import { layerOf } from './model-tensor';
 import { countTensorParameters, ggufParameterTensors } from './parameters';
@@ -31,6 +32,8 @@ const UNQUANTIZED_FTYPES = new Set(['F32', 'F16', 'BF16']);
 
 export function detectFromGguf(file: GgufFile, source: string): ArchitectureInfo {
   const arch = modelArchitecture(file);
+  // Before any per-layer list is built: counts within limits, values that mean something, tensors that agree.
+  checkGgufHyperparameters(file);
   const key = (k: string) => `${arch}.${k}`;
   const required = (k: string): number => {
     const v = ggufNumber(file, key(k));

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError, UsageError } from '../errors';
-import { type GgufFile, readGgufHeader } from '../formats/gguf';
+import type { GgufFile } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import { manifestRelative, readManifest } from '../manifest/io';
 import type { Manifest } from '../manifest/types';
 
@@ -74,6 +75,9 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
   const own = manifestBaselineSpec(manifestPath, manifest);
   // --baseline naming the manifest's own intermediate is the manifest's baseline (its quality is recorded).
   const baseline = explicit && own && own.path === explicit.path ? own : (explicit ?? own);
+  // Every GGUF that llama-perplexity will load passes the pre-flight check before any tool runs.
+  for (const t of targets) if (t.format === 'gguf') await preflightGguf(t.path);
+  if (baseline?.exists && baseline !== explicit) await preflightGguf(baseline.path);
   return { kind: 'manifest', manifestPath, manifest, targets, baseline };
 }
 
@@ -81,6 +85,7 @@ async function explicitBaselineSpec(file: string): Promise<BaselineSpec> {
   const p = path.resolve(file);
   const info = await stat(p).catch(() => null);
   if (!info?.isFile()) throw new UsageError(`the baseline ${p} does not exist (pass an F16 GGUF with --baseline)`);
+  await preflightGguf(p);
   return { path: p, recorded: null, exists: true, rebuildFrom: null, fromManifest: false };
 }
 
@@ -100,7 +105,7 @@ function manifestBaselineSpec(manifestPath: string, manifest: Manifest): Baselin
 }
 
 async function ggufTarget(file: string): Promise<EvalTarget> {
-  const header = await readGgufHeader(file);
+  const header = await preflightGguf(file);
   return {
     id: path.basename(file).replace(/\.gguf$/i, ''),
     path: file,

@@ -12,6 +12,7 @@ import { FailureError, throwIfCancelled } from '../errors';
 import type { JobOptions } from '../job';
 import { type LlamaTools, runLlamaTool } from '../llamacpp';
 import { readGgufHeader } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import { type GpuChoice, type Llama, deviceName, getLlamaInstance, setLlamaLog } from './node-llama';
 
 type Token = ReturnType<Awaited<ReturnType<Llama['loadModel']>>['tokenize']>[number];
@@ -66,6 +67,7 @@ interface LlamaBenchRow {
 }
 
 export async function runLlamaBench(file: string, opts: BenchOptions): Promise<{ speed: Speed; backends: string }> {
+  await preflightGguf(file, { signal: opts.signal });
   const p = opts.promptTokens ?? BENCH_DEFAULTS.promptTokens;
   const n = opts.genTokens ?? BENCH_DEFAULTS.genTokens;
   const args = ['-m', file, '-t', String(opts.threads), '-p', String(p), '-n', String(n), '-r', String(opts.reps ?? BENCH_DEFAULTS.reps)];
@@ -85,6 +87,7 @@ export async function runLlamaBench(file: string, opts: BenchOptions): Promise<{
 
 /** Same measurement through node-llama-cpp: mean tokens/s over `reps` after one warm-up. */
 export async function runNodeLlamaBench(file: string, opts: BenchOptions): Promise<{ speed: Speed; device: string }> {
+  await preflightGguf(file, { signal: opts.signal });
   setLlamaLog(opts.log);
   const p = opts.promptTokens ?? BENCH_DEFAULTS.promptTokens;
   const n = opts.genTokens ?? BENCH_DEFAULTS.genTokens;
@@ -142,6 +145,7 @@ export async function runNodeLlamaBench(file: string, opts: BenchOptions): Promi
 
 /** Both, alternating for `rounds` rounds; the best round of each side, and their ratio. */
 export async function benchRuntime(file: string, opts: BenchOptions): Promise<BenchReport> {
+  await preflightGguf(file, { signal: opts.signal });
   const rounds: BenchRound[] = [];
   let device = 'unknown';
   let backends = 'unknown';

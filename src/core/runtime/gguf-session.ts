@@ -5,6 +5,7 @@
  * token by token, so a greedy run reproduces llama-simple exactly.
  */
 import { CancelledError, UsageError, throwIfCancelled } from '../errors';
+import { preflightGguf } from '../formats/gguf-preflight';
 import type { Logger } from '../job';
 import type { Placement } from './artifact-choice';
 import { Conversation } from './conversation';
@@ -50,6 +51,8 @@ const DEFAULT_BATCH_SIZE = 512;
 
 export async function openGgufSession(opts: GgufSessionOptions): Promise<RuntimeSession> {
   setLlamaLog(opts.log);
+  // llama.cpp aborts its process on some malformed files: check the file before it sees it.
+  await preflightGguf(opts.modelPath, { signal: opts.signal });
   const llama = await getLlamaInstance(opts.gpu ?? 'auto');
   throwIfCancelled(opts.signal);
   // With a GPU, node-llama-cpp offloads as many layers as fit next to this context (all of them
