@@ -5,6 +5,7 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import schema from '../../../schemas/manifest.schema.json';
 import { FormatError } from '../errors';
+import { checkManifestContent } from './content';
 import type { Manifest } from './types';
 
 const MAX_REPORTED_ERRORS = 5;
@@ -24,10 +25,16 @@ function compiled(): ValidateFunction {
 /** The schema document, e.g. for an editor's JSON validation. */
 export const manifestSchema: unknown = schema;
 
-/** Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where. */
+/**
+ * Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where:
+ * the schema, then what a schema cannot say (./content: finite numbers, no duplicates, paths).
+ */
 export function validateManifest(value: unknown, file: string): Manifest {
   const validate = compiled();
-  if (validate(value)) return value as Manifest;
+  if (validate(value)) {
+    checkManifestContent(value as Manifest, file);
+    return value as Manifest;
+  }
   const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS).map((e) => {
     const where = e.instancePath || '(top level)';
     const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';

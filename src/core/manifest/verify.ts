@@ -3,6 +3,7 @@
  * with the recorded size and SHA-256.
  */
 import { stat } from 'node:fs/promises';
+import { FormatError } from '../errors';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
 import { manifestRelative, readManifest } from './io';
@@ -24,6 +25,12 @@ export interface VerifyReport {
 
 export async function verifyManifest(input: string, opts: JobOptions = {}): Promise<VerifyReport> {
   const { path: manifestPath, manifest } = await readManifest(input);
+  if (manifest.artifacts.length === 0) {
+    // Nothing to compare is not "all match": an interrupted first run leaves such a manifest.
+    throw new FormatError('/artifacts is empty: the manifest lists nothing to verify (an interrupted quantize? run it again)', {
+      path: manifestPath,
+    });
+  }
   const checks: { subject: string; digest: FileDigest }[] = [];
   for (const a of manifest.artifacts) {
     if (a.format === 'gguf') checks.push({ subject: a.id, digest: { path: a.path, sizeBytes: a.sizeBytes, sha256: a.sha256 } });

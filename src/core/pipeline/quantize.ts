@@ -4,15 +4,16 @@
  * work; an artifact whose inputs are unchanged is not rebuilt; outputs appear under their final
  * names only when complete, and the manifest is saved after each one, so a killed run resumes.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
 import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
-import { removeStaleTemps } from '../fs/atomic';
+import { removeStaleTemps, writeAtomically } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
 import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, type GgufArtifact, type Manifest } from '../manifest/types';
+import { relativePathProblem } from '../manifest/paths';
 import { checkFile } from '../manifest/verify';
 import { loadModelTensors, type ModelTensors } from '../plan/load';
 import { planQuantization } from '../plan/plan';
@@ -139,12 +140,15 @@ async function openRun(c: CheckedRequest, opts: JobOptions): Promise<{ run: Run;
   const state = ManifestState.open(manifestPath, freshManifest(c.model, source, c.loaded, c.tools, c.plans), previous, log);
   const run: Run = { ...c, state, opts, built: [], skipped: [], timings: newTimings() };
   run.timings.convertMs = intermediate.convertMs;
+  // A manifest names only files inside its folder: a GGUF input elsewhere is its own baseline,
+  // recorded by name as not kept here (evaluation then falls back to source.path).
+  const inside = relativePathProblem(relative(run, intermediate.path)) === null;
   state.manifest.baseline = {
-    path: relative(run, intermediate.path),
+    path: inside ? relative(run, intermediate.path) : path.basename(intermediate.path),
     sizeBytes: intermediate.sizeBytes,
     sha256: intermediate.sha256,
     inputsKey: c.model.kind === 'gguf' ? null : intermediate.inputsKey,
-    kept: true,
+    kept: inside,
     quality: previous?.baseline?.sha256 === intermediate.sha256 ? (previous.baseline.quality ?? null) : null,
   };
   await checkIntermediateMatchesPlan(intermediate.path, c.plans[0]!);
@@ -289,15 +293,23 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
   return record;
 }
 
-/** A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text. */
+/**
+ * A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text.
+ * One outside the output folder is copied in, since a manifest names only files inside its folder.
+ */
 async function userImatrix(run: Run, file: string): Promise<Calibration> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) throw new UsageError(`--imatrix ${file}: no such file`);
   const sha256 = await sha256File(file, run.opts);
+  let recorded = relative(run, file);
+  if (relativePathProblem(recorded) !== null) {
+    recorded = `imatrix-${path.basename(file)}`;
+    await writeAtomically(path.join(run.settings.outDir, recorded), (tmp) => copyFile(file, tmp));
+  }
   const record: Calibration = {
     text: { name: `user-provided imatrix ${path.basename(file)}`, sha256 },
     inputsKey: sha256,
-    imatrix: { path: relative(run, file), sizeBytes: info.size, sha256 },
+    imatrix: { path: recorded, sizeBytes: info.size, sha256 },
     chunks: 0,
     expertCoverage: null,
   };

@@ -71,7 +71,7 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
       bpw: a.bpw,
     };
   });
-  if (!targets.length) throw new UsageError(`${manifestPath} lists no artifacts to evaluate`);
+  if (!targets.length) throw new FormatError('/artifacts is empty: the manifest lists no artifacts to evaluate', { path: manifestPath });
   const own = manifestBaselineSpec(manifestPath, manifest);
   // --baseline naming the manifest's own intermediate is the manifest's baseline (its quality is recorded).
   const baseline = explicit && own && own.path === explicit.path ? own : (explicit ?? own);
