@@ -38,6 +38,11 @@ const options = {
   },
   'gate-threshold': { type: 'number', value: '<pct>', description: 'allowed perplexity rise over F16 in percent (default 5)' },
   'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
+  wait: {
+    type: 'boolean',
+    default: true,
+    description: 'wait when another run writes into the output folder (--no-wait: refuse at once)',
+  },
   json: { type: 'boolean', description: 'print the manifest as one JSON document' },
 } as const;
 
@@ -81,6 +86,7 @@ export const quantizeCommand: Command = {
         gate: o.gate,
         gateThresholdPct: o['gate-threshold'],
         keepIntermediate: o['keep-intermediate'],
+        waitForOutputFolder: o.wait,
       },
       io.job(),
     );

@@ -28,6 +28,8 @@ export interface QuantizeRequest {
   gate?: boolean;
   gateThresholdPct?: number;
   keepIntermediate?: boolean;
+  /** When another run writes into the output folder: wait for it (default) or refuse at once. */
+  waitForOutputFolder?: boolean;
 }
 
 export interface QuantizeSettings {

@@ -27,6 +27,7 @@ import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } f
 import { inputsKey, planTypesKey, sourceKey } from './keys';
 import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
+import { lockOutputFolder } from './output-lock';
 import { ggufArtifactId, mlxArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
@@ -58,6 +59,17 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const started = performance.now();
   const log = opts.log ?? (() => {});
   const checked = await checkRequest(request, opts);
+  // One writer per output folder: a second run waits here for the first, then reuses its work.
+  const release = await lockOutputFolder(checked.settings.outDir, { signal: opts.signal, log, wait: request.waitForOutputFolder });
+  try {
+    return await runLocked(checked, started, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function runLocked(checked: CheckedRequest, started: number, opts: JobOptions): Promise<QuantizeResult> {
+  const log = opts.log ?? (() => {});
   const { run, intermediate } = await openRun(checked, opts);
   const { settings, state } = run;
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
