@@ -6,7 +6,7 @@
  * build lock's mechanism); a lock left by a killed process is taken over.
  */
 import path from 'node:path';
-import { PajamasError, FailureError } from '../errors';
+import { FailureError } from '../errors';
 import type { Logger } from '../job';
 import { type LockOwner, type ReleaseLock, acquireLock } from '../llamacpp/lock';
 
@@ -51,7 +51,7 @@ export async function lockOutputFolder(dir: string, opts: OutputLockOptions = {}
       `${dir} is being written by ${describeOwner(owner)}; ${verdict}. Wait for that run to finish or choose another output folder ` +
         `(if no such run exists, delete ${lockPath})`,
       { dir, lock: lockPath, owner },
-      { cause: error as PajamasError },
+      { cause: error },
     );
   }
 }
