@@ -124,8 +124,27 @@ function checkStandardShape(t: GgufTensorInfo, h: GgufHyperparameters, c: Hyperp
     return;
   }
   const rule = part === 'weight' ? WEIGHT_SHAPES[base] : BIAS_SHAPES[base];
-  if (rule) checkOne(t, rule(layerDims(h, Number(m[1])), h.arch), h, c);
+  if (!rule) return;
+  const dims = layerDims(h, Number(m[1]));
+  // llama.cpp sizes these tensors from the metadata: a missing width becomes 0, which it asserts on.
+  const needs = SIZED_BY[base];
+  if (needs && dims[needs.dim] === undefined) {
+    c.fail(`the metadata has no ${h.arch}.${needs.key}, which llama.cpp needs to load this tensor`, { tensor: t.name });
+  }
+  checkOne(t, rule(dims, h.arch), h, c);
 }
+
+/** The metadata key llama.cpp takes a tensor's width from, for the tensors it cannot load without it. */
+const SIZED_BY: Record<string, { dim: keyof LayerDims; key: string }> = {
+  attn_q: { dim: 'q', key: 'attention.head_count' },
+  attn_output: { dim: 'out', key: 'attention.head_count' },
+  ffn_gate: { dim: 'ff', key: 'feed_forward_length' },
+  ffn_up: { dim: 'ff', key: 'feed_forward_length' },
+  ffn_down: { dim: 'ff', key: 'feed_forward_length' },
+  ffn_gate_exps: { dim: 'ffExp', key: 'expert_feed_forward_length' },
+  ffn_up_exps: { dim: 'ffExp', key: 'expert_feed_forward_length' },
+  ffn_down_exps: { dim: 'ffExp', key: 'expert_feed_forward_length' },
+};
 
 function checkOne(t: GgufTensorInfo, expected: Expected, h: GgufHyperparameters, c: HyperparameterChecker): void {
   if (matches(t.shape, expected)) return;

@@ -49,8 +49,9 @@ function common(kv: KvBuilder, h: Hparams): void {
   const rope = h.rope;
   if (rope.theta !== undefined) kv.f32(kv.key('rope.freq_base'), rope.theta);
   if (rope.localTheta !== undefined) kv.f32(kv.key('rope.freq_base_swa'), rope.localTheta);
-  const rmsEps = h.normEpsilon;
-  if (rmsEps !== undefined) kv.f32(kv.key('attention.layer_norm_rms_epsilon'), rmsEps);
+  // llama.cpp cannot load these architectures without the epsilon; a config that leaves it out
+  // means the transformers class default (1e-6; MixtralConfig's is 1e-5).
+  kv.f32(kv.key('attention.layer_norm_rms_epsilon'), h.normEpsilon ?? (h.modelType === 'mixtral' ? 1e-5 : 1e-6));
   const experts = h.expertCount;
   if (experts !== undefined) kv.u32(kv.key('expert_count'), experts);
   const used = h.expertsPerToken;

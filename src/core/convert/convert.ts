@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FormatError, throwIfCancelled } from '../errors';
 import { encodeGgufHeader } from '../formats/gguf-encode';
 import { GgufWriter } from '../formats/gguf-writer';
+import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { openSafetensorsModel } from '../formats/safetensors';
 import { readConfigJson, type HfConfig } from '../hf/config';
 import { hasTokenizer, loadGgufVocab } from '../hf/tokenizer';
@@ -97,8 +98,13 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
     signal: job.signal,
     stageBuffers: buffers.donateOutputs(),
   });
+  const nonFinite = new Map<string, number>();
   try {
-    await writeAllTensors(plan, writer, files, buffers, total, job);
+    await writeAllTensors(plan, writer, files, buffers, total, job, nonFinite);
+    for (const w of nonFiniteWarnings(nonFinite, outType)) {
+      warnings.push(w);
+      log(`warning: ${w}`);
+    }
     const written = await writer.finish();
     if (writer.usesDirectIo) log('the page cache slowed down; the rest of the file was written with direct I/O');
     return {
@@ -114,7 +120,7 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
     };
   } catch (error) {
     await writer.abort();
-    throw error;
+    throw isDiskFull(error) ? await diskFullError(error, { target: path.resolve(options.outPath), neededBytes: total }) : error;
   } finally {
     await files.close();
   }
@@ -127,6 +133,7 @@ async function writeAllTensors(
   buffers: Buffers,
   total: number,
   job: JobOptions,
+  nonFinite: Map<string, number>,
 ): Promise<void> {
   let done = 0;
   let lastReport = 0;
@@ -150,6 +157,7 @@ async function writeAllTensors(
         files,
         buffers,
         signal: job.signal,
+        onNonFinite: (n) => nonFinite.set(r.name, (nonFinite.get(r.name) ?? 0) + n),
         onBytes: (n) => {
           done += n;
           report(r.name);
@@ -158,6 +166,19 @@ async function writeAllTensors(
     );
   }
   report('done', true);
+}
+
+/** One warning per affected tensor (the first few), saying how many values are NaN or infinite. */
+function nonFiniteWarnings(counts: ReadonlyMap<string, number>, outType: OutType): string[] {
+  const listed = [...counts]
+    .slice(0, 8)
+    .map(([name, n]) => `tensor ${name} holds ${n} NaN or infinite value(s) after conversion to ${outType}`);
+  if (counts.size > 8) listed.push(`${counts.size - 8} more tensor(s) hold NaN or infinite values`);
+  if (listed.length)
+    listed.push(
+      "the model will compute NaN or nonsense; check the source checkpoint (a value beyond F16's range overflows to infinity; a BF16 output keeps it)",
+    );
+  return listed;
 }
 
 function planVocabOnly(config: HfConfig, source: string): TensorPlan {

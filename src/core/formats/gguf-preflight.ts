@@ -29,6 +29,8 @@ import type { GgufFile, GgufKv } from './gguf-types';
 export const GGML_TENSOR_ALIGNMENT = 32;
 /** llama.cpp's "no token" id, as a u32 (LLAMA_TOKEN_NULL = -1). */
 const TOKEN_NULL_U32 = 0xffffffff;
+/** Hyperparameters llama.cpp's loader requires of every model (llama-model.cpp, load_hparams). */
+const LLAMA_REQUIRED_KEYS = ['block_count', 'context_length', 'embedding_length'];
 /** Tokenizer models that carry no vocabulary. */
 const NO_VOCAB_MODELS = new Set(['none', 'no_vocab']);
 
@@ -66,8 +68,11 @@ export function checkGgufForLlama(file: GgufFile, kind: 'model' | 'data' = 'mode
   if (arch?.type !== GgufValueType.STRING || !arch.value) {
     throw new FormatError('no general.architecture string in the metadata: not a model llama.cpp can load', { path: file.path });
   }
-  if (!file.metadata.has(`${String(arch.value)}.block_count`)) {
-    throw new FormatError(`no ${String(arch.value)}.block_count in the metadata: the file is incomplete`, { path: file.path });
+  // llama.cpp reads these for every architecture and cannot load a model without them.
+  for (const key of LLAMA_REQUIRED_KEYS) {
+    if (!file.metadata.has(`${String(arch.value)}.${key}`)) {
+      throw new FormatError(`no ${String(arch.value)}.${key} in the metadata: the file is incomplete`, { path: file.path });
+    }
   }
   checkVocabulary(file);
   checkGgufHyperparameters(file);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
 import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps, writeAtomically } from '../fs/atomic';
+import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
 import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
@@ -63,6 +64,10 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const release = await lockOutputFolder(checked.settings.outDir, { signal: opts.signal, log, wait: request.waitForOutputFolder });
   try {
     return await runLocked(checked, started, opts);
+  } catch (error) {
+    // A disk that fills up half-way: say which folder and how much the run needs (writes are atomic, the manifest intact).
+    if (isDiskFull(error)) throw await diskFullError(error, { target: checked.settings.outDir, neededBytes: checked.diskNeedBytes });
+    throw error;
   } finally {
     await release();
   }
@@ -101,6 +106,8 @@ interface CheckedRequest {
   plans: QuantPlan[];
   tools: LlamaTools;
   evalText: EvalText | null;
+  /** The free-space check's estimate of what the run writes. */
+  diskNeedBytes: number;
 }
 
 /** Everything that can be wrong with the request, found before any heavy work. */
@@ -131,9 +138,9 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
   if (evalText && settings.imatrix.kind === 'auto')
     assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
-  await checkDisk(settings, model, plans);
+  const diskNeedBytes = await checkDisk(settings, model, plans);
   const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
-  return { model, settings, loaded, plans, tools, evalText };
+  return { model, settings, loaded, plans, tools, evalText, diskNeedBytes };
 }
 
 /**
@@ -259,7 +266,8 @@ function freshManifest(
   };
 }
 
-async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: readonly QuantPlan[]): Promise<void> {
+/** Fails early when the folder cannot hold the outputs; returns the estimate. */
+async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: readonly QuantPlan[]): Promise<number> {
   const needs: DiskNeed[] = [];
   if (model.kind === 'hf-folder') {
     const f16 = plans[0]!.tensors.reduce((n, t) => n + (t.sourceType === 'F32' ? 4 : 2) * t.shape.reduce((a, b) => a * b, 1), 0);
@@ -269,6 +277,7 @@ async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: 
   if (settings.formats.includes('mlx'))
     needs.push({ what: 'MLX artifacts', bytes: settings.strategies.length * plans[0]!.totals.mlxSizeBytes });
   await checkFreeSpace(settings.outDir, needs);
+  return needs.reduce((n, d) => n + d.bytes, 0);
 }
 
 async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Calibration> {

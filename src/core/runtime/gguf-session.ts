@@ -9,6 +9,7 @@ import { preflightGguf } from '../formats/gguf-preflight';
 import type { Logger } from '../job';
 import type { Placement } from './artifact-choice';
 import { Conversation } from './conversation';
+import { collectLoadErrors, modelLoadError } from './load-failure';
 import { type GpuChoice, type Llama, type NodeLlamaCpp, deviceName, getLlamaInstance, loadNodeLlamaCpp, setLlamaLog } from './node-llama';
 import { StopMatcher, TokenTextDecoder } from './text-stream';
 import {
@@ -58,12 +59,19 @@ export async function openGgufSession(opts: GgufSessionOptions): Promise<Runtime
   // With a GPU, node-llama-cpp offloads as many layers as fit next to this context (all of them
   // when the memory fit said "gpu"); its own estimate has the last word on partial offloads.
   const gpuLayers = llama.gpu === false || opts.placement === 'cpu' ? 0 : { fitContext: { contextSize: opts.contextSize } };
-  const model = await llama.loadModel({
-    modelPath: opts.modelPath,
-    gpuLayers,
-    loadSignal: opts.signal,
-    defaultContextFlashAttention: opts.flashAttention ?? 'auto',
-  });
+  const loading = collectLoadErrors(opts.log);
+  setLlamaLog(loading.log);
+  const model = await llama
+    .loadModel({
+      modelPath: opts.modelPath,
+      gpuLayers,
+      loadSignal: opts.signal,
+      defaultContextFlashAttention: opts.flashAttention ?? 'auto',
+    })
+    .catch((error: unknown) => {
+      throw opts.signal?.aborted ? new CancelledError() : modelLoadError(opts.modelPath, error, loading.errors);
+    })
+    .finally(() => setLlamaLog(opts.log));
   let context: LlamaContext | undefined;
   try {
     throwIfCancelled(opts.signal);
