@@ -120,7 +120,9 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
     };
   } catch (error) {
     await writer.abort();
-    throw isDiskFull(error) ? await diskFullError(error, { target: path.resolve(options.outPath), neededBytes: total }) : error;
+    if (!isDiskFull(error)) throw error;
+    const outPath = path.resolve(options.outPath);
+    throw await diskFullError(error, { folder: path.dirname(outPath), file: outPath, neededBytes: total });
   } finally {
     await files.close();
   }

@@ -43,7 +43,7 @@ export interface GgufPreflightOptions {
 /** Reads and checks `path`; returns the header, or throws a FormatError naming the file and the problem. */
 export async function preflightGguf(path: string, opts: GgufPreflightOptions = {}): Promise<GgufFile> {
   throwIfCancelled(opts.signal);
-  const file = await readGgufHeader(path);
+  const file = await readGgufHeader(path, { signal: opts.signal });
   throwIfCancelled(opts.signal);
   checkGgufForLlama(file, opts.kind ?? 'model');
   return file;

@@ -21,29 +21,39 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 export interface DiskFullContext {
-  /** The file being written, or the output folder of a multi-file job. */
-  target: string;
+  /** The folder being written into. */
+  folder: string;
+  /** The file whose write failed, when known (otherwise taken from the error, if it says). */
+  file?: string;
   /** What the whole write needs, when known. */
   neededBytes?: number;
-  /** Filled in from the file system when omitted. */
-  freeBytes?: number;
 }
 
+/** A FailureError naming the folder, the file, what the work needs and what is free. */
 export async function diskFullError(cause: unknown, c: DiskFullContext): Promise<FailureError> {
-  const dir = await existingFolder(c.target);
-  const free =
-    c.freeBytes ??
-    (await statfs(dir).then(
-      (s) => Number(s.bavail) * Number(s.bsize),
-      () => undefined,
-    ));
-  const needs = c.neededBytes !== undefined ? `it needs about ${formatBytes(c.neededBytes)}` : 'it needs more space';
-  const has = free !== undefined ? `, ${formatBytes(free)} free in ${dir}` : '';
+  const file = c.file ?? failedFile(cause);
+  const dir = await existingFolder(c.folder);
+  const free = await statfs(dir).then(
+    (s) => Number(s.bavail) * Number(s.bsize),
+    () => undefined,
+  );
+  const writing = file && path.resolve(file) !== path.resolve(c.folder) ? ` (writing ${path.basename(file)})` : '';
+  const needs = c.neededBytes !== undefined ? `this needs about ${formatBytes(c.neededBytes)}` : 'this needs more space';
+  const has = free !== undefined ? `, ${formatBytes(free)} are free` : '';
   return new FailureError(
-    `no space left on the device writing ${c.target}: ${needs}${has}. Free some space or write elsewhere; nothing half-written was kept`,
-    { path: c.target, dir, neededBytes: c.neededBytes, freeBytes: free },
+    `no space left on the device in ${c.folder}${writing}: ${needs}${has}. Free some space or write elsewhere; nothing half-written was kept`,
+    { path: file ?? c.folder, dir: c.folder, neededBytes: c.neededBytes, freeBytes: free },
     { cause },
   );
+}
+
+/** The file a disk-full error names (one of ours, or a Node error with a path). */
+function failedFile(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const p = (e as { path?: unknown; data?: { path?: unknown } }).data?.path ?? (e as { path?: unknown }).path;
+    if (typeof p === 'string') return p;
+  }
+  return undefined;
 }
 
 async function existingFolder(target: string): Promise<string> {

@@ -66,7 +66,7 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
     return await runLocked(checked, started, opts);
   } catch (error) {
     // A disk that fills up half-way: say which folder and how much the run needs (writes are atomic, the manifest intact).
-    if (isDiskFull(error)) throw await diskFullError(error, { target: checked.settings.outDir, neededBytes: checked.diskNeedBytes });
+    if (isDiskFull(error)) throw await diskFullError(error, { folder: checked.settings.outDir, neededBytes: checked.diskNeedBytes });
     throw error;
   } finally {
     await release();
