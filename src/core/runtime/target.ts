@@ -54,7 +54,8 @@ export async function loadRuntimeTarget(input: string, opts: Pick<JobOptions, 's
   throwIfCancelled(opts.signal);
   const info = await stat(input).catch(() => null);
   if (!info) throw new UsageError(`${input} does not exist; pass a manifest.json, a folder holding one, or a .gguf file`);
-  if (info.isFile() && (await hasGgufMagic(input))) return loadBareGguf(path.resolve(input));
+  // A .gguf without the magic goes to the GGUF reader too, which says what is wrong with it.
+  if (info.isFile() && (input.toLowerCase().endsWith('.gguf') || (await hasGgufMagic(input)))) return loadBareGguf(path.resolve(input));
   if (info.isDirectory() || input.toLowerCase().endsWith('.json')) return loadManifestTarget(input);
   throw new UsageError(
     `${input} is neither a GGUF file nor a ${MANIFEST_FILE}; pass a manifest.json, a folder holding one, or a .gguf file`,

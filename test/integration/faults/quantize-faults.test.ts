@@ -22,7 +22,15 @@ import { projectRoot, sharedAsset } from '../../helpers/env';
 import { llamaToolsOrSkip } from '../../helpers/llama-tools';
 
 const CLI = path.join(projectRoot, 'bin', 'pajamas.js');
-const ARGS = ['--formats', 'gguf', '--targets', 'Q4_K_M,Q8_0', '--ctx', '128'];
+/** Short calibration and evaluation texts keep each of the many runs to seconds of tool time. */
+const TEXTS = mkdtempSync(path.join(os.tmpdir(), 'pajamas-fault-texts-'));
+writeFileSync(path.join(TEXTS, 'calibration.txt'), readFileSync(path.join(projectRoot, 'data', 'calibration', '01-prose.txt'), 'utf8').slice(0, 9000));
+writeFileSync(path.join(TEXTS, 'eval.txt'), readFileSync(path.join(projectRoot, 'data', 'eval-default.txt'), 'utf8').slice(0, 5000));
+process.on('exit', () => rmSync(TEXTS, { recursive: true, force: true }));
+const ARGS = [
+  ...['--formats', 'gguf', '--targets', 'Q4_K_M,Q8_0', '--ctx', '128'],
+  ...['--calibration', path.join(TEXTS, 'calibration.txt'), '--eval-text', path.join(TEXTS, 'eval.txt')],
+];
 /** What each step prints on stderr when it starts (progress lines and the tools' command lines). */
 const STEP_MARKERS = ['convert', 'running llama-imatrix', 'running llama-quantize', 'running llama-perplexity', 'evaluate'];
 
@@ -110,14 +118,11 @@ test("two quantize runs into one folder: the second waits and reuses the first o
   assert.match(waited[0]!.stdout, /^skipped /m, 'the waiting run reused the artifact the first one built');
   assert.deepEqual((await verifyManifest(outDir)).problems, []);
 
-  // --no-wait: a second run refuses while the first holds the folder.
-  const first = spawn(
-    process.execPath,
-    args.map((x) => (x === 'Q8_0' ? 'Q8_0,Q4_K_M' : x)),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  // --no-wait: a second run refuses while the first holds the folder (evaluating, which takes a while).
+  const evaluating = [CLI, 'quantize', model, '-o', outDir, '--formats', 'gguf', '--targets', 'Q8_0', '--imatrix', 'off'];
+  const first = spawn(process.execPath, evaluating, { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve) =>
-    first.stderr.on('data', (c: Buffer) => c.toString().includes('running llama-quantize') && resolve()),
+    first.stderr.on('data', (c: Buffer) => c.toString().includes('running llama-perplexity') && resolve()),
   );
   const refused = spawnSync(process.execPath, [...args, '--no-wait'], { encoding: 'utf8' });
   await new Promise((resolve) => first.on('exit', resolve));
@@ -131,15 +136,18 @@ test("two quantize runs into one folder: the second waits and reuses the first o
 
 /** A small tmpfs for the disk-full test; skips (or fails under CI=true) when none can be mounted. */
 function smallDisk(t: TestContext, megabytes: number): string | undefined {
-  const dir = tempDir(t);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pajamas-disk-'));
   const mounted = process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', dir]).status === 0;
+  t.after(() => {
+    if (mounted) spawnSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
   if (!mounted) {
     const message = 'needs to mount a small tmpfs (run as root where mount works) to fill a disk';
     if (process.env.CI === 'true') throw new Error(`${message}; CI=true makes this a failure`);
     t.skip(message);
     return undefined;
   }
-  t.after(() => spawnSync('umount', ['-l', dir]));
   return dir;
 }
 
