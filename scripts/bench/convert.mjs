@@ -3,8 +3,11 @@
 // safetensors files into one new file on the same disk: the same bytes read and written, both with
 // a warm page cache, interleaved runs, medians. Also the converter's peak RSS (GNU time's %M) on a
 // small and the large generated model, to show memory does not grow with the model.
+// `--compare <other checkout>` also runs that checkout's converter (its bin/pajamas.js, built),
+// interleaved with this one on the same files, and reports this/that per pair: a before/after
+// check of a change that holds up on a loaded machine.
 //
-//   node scripts/bench/convert.mjs [--gb 3] [--runs 3] [--dir <scratch dir>] [--keep] [--json]
+//   node scripts/bench/convert.mjs [--gb 3] [--runs 3] [--dir <scratch dir>] [--compare <checkout>] [--keep] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +20,7 @@ const targetGb = Number(option('gb', '3'));
 const runs = Number(option('runs', '3'));
 const scratch = option('dir', os.tmpdir());
 const json = flag('json');
+const compare = option('compare', undefined);
 const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
 // ---- measurements -------------------------------------------------------------------------------
@@ -39,19 +43,32 @@ function bench(dir, files, label) {
   spawnSync('sh', ['-c', `cat ${files.map((f) => `'${f}'`).join(' ')} > /dev/null`]); // warm the page cache
   const cat = [];
   const convert = [];
+  const pairs = [];
   let rss = 0;
+  const convertWith = (checkout) => {
+    const c = timed(process.execPath, [path.join(checkout, 'bin', 'pajamas.js'), 'convert', dir, '-o', gguf, '--outtype', 'f16']);
+    rmSync(gguf, { force: true });
+    return c;
+  };
   for (let i = 0; i < runs; i++) {
     cat.push(timed('sh', ['-c', `cat ${files.map((f) => `'${f}'`).join(' ')} > '${out}'`]).seconds);
     rmSync(out, { force: true });
-    const c = timed(process.execPath, [path.join(root, 'bin', 'pajamas.js'), 'convert', dir, '-o', gguf, '--outtype', 'f16']);
+    // With --compare, the two converters take turns going first.
+    const other = compare && i % 2 === 0 ? convertWith(compare) : undefined;
+    const c = convertWith(root);
+    const otherAfter = compare && i % 2 === 1 ? convertWith(compare) : undefined;
     convert.push(c.seconds);
     rss = Math.max(rss, c.rssMb);
-    rmSync(gguf, { force: true });
+    const that = other ?? otherAfter;
+    if (that) pairs.push(c.seconds / that.seconds);
     log(
-      `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ${c.rssMb.toFixed(0)} MB`,
+      `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ` +
+        `${c.rssMb.toFixed(0)} MB` +
+        (that ? `; --compare convert ${that.seconds.toFixed(2)} s (this/that ${pairs.at(-1).toFixed(3)})` : ''),
     );
   }
-  return { catSeconds: median(cat), convertSeconds: median(convert), ratio: median(convert) / median(cat), peakRssMb: rss };
+  const result = { catSeconds: median(cat), convertSeconds: median(convert), ratio: median(convert) / median(cat), peakRssMb: rss };
+  return compare ? { ...result, vsCompare: median(pairs) } : result;
 }
 
 if (!existsSync(path.join(root, 'dist', 'cli.js'))) {
@@ -84,10 +101,17 @@ try {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     log(
-      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
+      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ` +
+        `${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
     );
+    if (compare)
+      log(
+        `this converter / ${compare}'s, median of interleaved pairs: large ${largeResult.vsCompare.toFixed(3)}, small ` +
+          `${smallResult.vsCompare.toFixed(3)}`,
+      );
     log(
-      `peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`,
+      `peak RSS of convert: ${smallResult.peakRssMb.toFixed(0)} MB on ${(s.bytes / 1e9).toFixed(2)} GB, ` +
+        `${largeResult.peakRssMb.toFixed(0)} MB on ${(l.bytes / 1e9).toFixed(2)} GB`,
     );
   }
 } finally {

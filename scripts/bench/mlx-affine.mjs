@@ -113,7 +113,8 @@ try {
   const pool = new AffinePool(threads);
   const rows = [];
   log(
-    `MLX affine quantizer: ${sourceMB.toFixed(1)} MB of bf16 weights, best of ${repeats}, ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    `MLX affine quantizer: ${sourceMB.toFixed(1)} MB of bf16 weights, best of ${repeats}, ${os.cpus()[0]?.model ?? 'cpu'}, node ` +
+      `${process.version}`,
   );
   log(
     `load average ${os

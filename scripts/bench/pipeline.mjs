@@ -190,7 +190,8 @@ const f = (x, d = 2) => x.toFixed(d);
 function printRun(r) {
   const b = r.breakdown;
   log(
-    `\n--imatrix ${r.imatrix} (load average 1 min: ${f(r.load.start)} at start, mean ${f(r.load.mean)}, max ${f(r.load.max)} on ${os.cpus().length} cores)`,
+    `\n--imatrix ${r.imatrix} (load average 1 min: ${f(r.load.start)} at start, mean ${f(r.load.mean)}, max ${f(r.load.max)} on ` +
+      `${os.cpus().length} cores)`,
   );
   const rows = [
     ['wall time of `pajamas quantize`', r.wallSeconds],
@@ -207,7 +208,8 @@ function printRun(r) {
   for (const [label, s] of rows) log(`${label.padEnd(52)} ${f(s).padStart(8)} s`);
   const verdict = r.overheadPctOfTools < GOAL_PCT ? 'meets' : 'misses';
   log(
-    `overhead / tools = ${f(r.overheadPctOfTools, 1)}% (goal < ${GOAL_PCT}%: ${verdict} it; inside quantizeModel alone ${f(r.insideOtherPctOfTools, 1)}%)`,
+    `overhead / tools = ${f(r.overheadPctOfTools, 1)}% (goal < ${GOAL_PCT}%: ${verdict} it; inside quantizeModel alone ` +
+      `${f(r.insideOtherPctOfTools, 1)}%)`,
   );
 }
 
@@ -247,7 +249,9 @@ try {
   const summary = {
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     model: { layers: info.layers, parameters: info.params, bf16Bytes: info.bytes },
-    command: `node bin/pajamas.js quantize <model> -o <out> --formats gguf --targets Q4_K_M --strategy pajamas,naive --imatrix <off|auto> --no-eval`,
+    command:
+      `node bin/pajamas.js quantize <model> -o <out> --formats gguf --targets Q4_K_M --strategy pajamas,naive --imatrix ` +
+      `<off|auto> --no-eval`,
     goal: `(wall - conversion - llama.cpp tools) / tools < ${GOAL_PCT}%`,
     runs: results,
     worstOverheadPct: Math.max(...results.map((r) => r.overheadPctOfTools)),

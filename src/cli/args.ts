@@ -2,7 +2,7 @@
  * A small, strict argv parser: declared options only, `--name value`, `--name=value`, short
  * aliases, `--no-flag` for booleans, and `--` to end options. Unknown options are usage errors.
  */
-import { UsageError } from '../core/errors';
+import { type OptionKey, UsageError } from '../core/errors';
 
 export interface OptionSpec {
   type: 'string' | 'boolean' | 'number';
@@ -11,6 +11,8 @@ export interface OptionSpec {
   value?: string;
   description: string;
   default?: string | boolean | number;
+  /** The core option this flag sets, so errors that name that option can name this flag (hints.ts). */
+  option?: OptionKey;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;

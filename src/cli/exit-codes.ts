@@ -25,6 +25,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.cancelled;
     case 'tool':
     case 'failure':
+    case 'internal':
       return EXIT.failure;
     default: {
       const unreachable: never = code;

@@ -45,15 +45,20 @@ export function createCliIo(signal: AbortSignal, stdout = process.stdout, stderr
 const BAR_WIDTH = 28;
 const LINE_INTERVAL_MS = 2000;
 
+/** Transfer speed is shown once a step has run this long (earlier figures jump around). */
+const RATE_WARMUP_MS = 500;
+
 class ProgressRenderer {
   private drawn = false;
   private lastStep = '';
   private lastLineAt = 0;
+  /** Where the current byte-counting step started: its speed is measured from there. */
+  private rateFrom: { step: string; at: number; done: number } | null = null;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: Progress): void {
-    const text = formatProgress(p);
+    const text = formatProgress(p, this.rate(p));
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[2K${text.slice(0, (this.stream.columns ?? 100) - 1)}`);
       this.drawn = true;
@@ -69,6 +74,15 @@ class ProgressRenderer {
     }
   }
 
+  /** Bytes per second since the step's first event (so bytes resumed from disk do not count). */
+  private rate(p: Progress): number | undefined {
+    if (p.unit !== 'bytes' || p.done === undefined) return undefined;
+    const now = Date.now();
+    if (this.rateFrom?.step !== p.step) this.rateFrom = { step: p.step, at: now, done: p.done };
+    const elapsed = now - this.rateFrom.at;
+    return elapsed >= RATE_WARMUP_MS ? ((p.done - this.rateFrom.done) * 1000) / elapsed : undefined;
+  }
+
   clear(): void {
     if (this.drawn) {
       this.stream.write('\r\x1b[2K');
@@ -77,7 +91,8 @@ class ProgressRenderer {
   }
 }
 
-export function formatProgress(p: Progress): string {
+/** One progress line; `bytesPerSecond` adds the speed to byte-counting steps. */
+export function formatProgress(p: Progress, bytesPerSecond?: number): string {
   const parts = [p.step];
   if (p.total !== undefined && p.total > 0 && p.done !== undefined) {
     const fraction = Math.min(1, Math.max(0, p.done / p.total));
@@ -85,6 +100,7 @@ export function formatProgress(p: Progress): string {
     parts.push(`[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`);
     parts.push(p.unit === 'bytes' ? `${formatBytes(p.done)}/${formatBytes(p.total)}` : `${p.done}/${p.total}${p.unit ? ` ${p.unit}` : ''}`);
   }
+  if (bytesPerSecond !== undefined && bytesPerSecond >= 0) parts.push(`${formatBytes(bytesPerSecond)}/s`);
   if (p.message) parts.push(p.message);
   return parts.join(' ');
 }

@@ -1,13 +1,16 @@
 /**
  * `pajamas`: the command-line face of the pipeline. Each subcommand lives in `commands/`; this file
- * holds the table, help, Ctrl-C handling and the mapping of errors to exit codes.
+ * holds the table, help, the process's signal and exit handling (core installs none) and the
+ * mapping of errors to exit codes.
  */
 import { asPajamasError } from '../core/errors';
+import { killRunningProcessGroups } from '../core/llamacpp/process';
 import { RUNTIME_UV_THREADPOOL_SIZE } from '../core/runtime/node-llama';
 import { formatOptions } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
 import { EXIT, exitCodeFor } from './exit-codes';
+import { describeError } from './hints';
 import { createCliIo } from './io';
 
 const VERSION = '0.1.0';
@@ -71,7 +74,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest, io);
   } catch (error) {
     const e = asPajamasError(error);
-    io.log(`pajamas ${name}: ${e.message}`);
+    const [message, ...hints] = describeError(e, command, COMMANDS);
+    io.log(`pajamas ${name}: ${message}`);
+    for (const line of hints) io.log(line);
     if (e.code === 'usage') io.log(`run "pajamas ${name} --help" for its usage`);
     if (process.env.PAJAMAS_DEBUG && e.stack) io.log(e.stack);
     return exitCodeFor(e.code);
@@ -83,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Entry point of bin/pajamas.js: runs the CLI and sets the process exit code. */
 export function runCli(): void {
+  // llama.cpp tools run in process groups of their own, which a terminal's Ctrl-C does not reach:
+  // however this process ends (a second Ctrl-C exits at once), take them down with it.
+  process.on('exit', killRunningProcessGroups);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

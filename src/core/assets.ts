@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FailureError } from './errors';
 
 const PACKAGE_NAME = 'llama-pajamas';
 
@@ -18,7 +19,8 @@ export function packageRoot(): string {
       root = dir;
       return dir;
     }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package folder above ${__dirname}`);
+    if (path.dirname(dir) === dir)
+      throw new FailureError(`cannot find the ${PACKAGE_NAME} package folder above ${__dirname}: the installation is damaged`);
   }
 }
 

@@ -21,6 +21,7 @@ const PRESENTATION: Record<ErrorCode, Presentation> = {
   tool: { severity: 'error', actions: ['Show Log', 'Open Settings'] },
   'quality-gate': { severity: 'warning', actions: ['Show Log'] },
   failure: { severity: 'error', actions: ['Show Log'] },
+  internal: { severity: 'error', actions: ['Show Log'] },
   // The user asked for it: a line in the log is enough.
   cancelled: { severity: 'none', actions: [] },
 };

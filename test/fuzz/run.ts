@@ -26,7 +26,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${formatReport(report)}\n`);
     process.stdout.write(
       `seed ${report.seed}, scale ${report.scale}: ${report.violations.length} violation(s) in ${report.seconds.toFixed(0)} s; ` +
-        `peak RSS ${(report.maxPeakRssBytes / 2 ** 20).toFixed(0)} MiB, slowest run ${(report.slowestMs / 1000).toFixed(1)} s (${report.slowestArgv.slice(0, 2).join(' ')})\n`,
+        `peak RSS ${(report.maxPeakRssBytes / 2 ** 20).toFixed(0)} MiB, slowest run ${(report.slowestMs / 1000).toFixed(1)} ` +
+        `s (${report.slowestArgv.slice(0, 2).join(' ')})\n`,
     );
     for (const v of report.violations) process.stdout.write(`- ${v.format} ${v.command} [${v.mutant}] ${v.problem}\n  kept: ${v.kept}\n`);
     if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));

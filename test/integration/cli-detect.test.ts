@@ -81,7 +81,10 @@ test('detect prints the text block without --json', (t) => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^ArchitectureInfo\(.*config\.json\)\n {2}Type: qwen3\n {2}Family: dense\n {2}Parameters: [\d.]+M\n {2}Attention: gqa\n {2}GQA Ratio: 4:1 \(8 query, 2 KV\)\n {2}Layers: 2\n {2}Context: 4096\n$/,
+    new RegExp(
+      String.raw`^ArchitectureInfo\(.*config\.json\)\n {2}Type: qwen3\n {2}Family: dense\n {2}Parameters: [\d.]+M\n {2}Attention: gqa` +
+        String.raw`\n {2}GQA Ratio: 4:1 \(8 query, 2 KV\)\n {2}Layers: 2\n {2}Context: 4096\n$`,
+    ),
   );
 });
 

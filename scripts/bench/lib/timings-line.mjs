@@ -1,8 +1,10 @@
 // Parses the "timings:" line `pajamas quantize` logs at the end of a run (written by formatTimings
 // in src/core/pipeline/timings.ts; test/unit/pipeline/timings.test.ts keeps the two in step).
 
-const TIMINGS =
-  /^timings: total ([\d.]+) s = convert ([\d.]+) s \+ tools ([\d.]+) s \+ mlx ([\d.]+) s \+ evaluate ([\d.]+) s \+ other (-?[\d.]+) s; tool runs: (.*)$/;
+const TIMINGS = new RegExp(
+  String.raw`^timings: total ([\d.]+) s = convert ([\d.]+) s \+ tools ([\d.]+) s \+ mlx ([\d.]+) s` +
+    String.raw` \+ evaluate ([\d.]+) s \+ other (-?[\d.]+) s; tool runs: (.*)$`,
+);
 
 /** Seconds: {total, convert, tools, mlx, evaluate, other, toolRuns: [{step, seconds}]}, or null. */
 export function parseTimingsLine(line) {

@@ -3,7 +3,7 @@
  * target, against the same F16 baseline: one table, one chart next to the manifest.
  */
 import { compareStrategies, type CompareRow } from '../../core/pipeline/compare';
-import { formatTable } from '../../core/quality';
+import { formatTable } from '../evaluation-table';
 import { formatBytes } from '../../core/units';
 import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -11,12 +11,12 @@ import type { CliIo } from '../io';
 import { parseTarget } from './plan';
 
 const options = {
-  target: { type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
-  out: { type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
-  text: { type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
-  ctx: { type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
+  target: { option: 'targets', type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
+  out: { option: 'outDir', type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
+  text: { option: 'evalText', type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
+  ctx: { option: 'contextSize', type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },
   calibration: { type: 'string', value: '<file>', description: "calibration text for the importance matrix (default: the project's own)" },
-  'keep-intermediate': { type: 'boolean', description: 'keep the F16 intermediate GGUF' },
+  'keep-intermediate': { option: 'keepIntermediate', type: 'boolean', description: 'keep the F16 intermediate GGUF' },
   json: { type: 'boolean', description: 'print one JSON document: {"rows": [...]}' },
 } as const;
 
@@ -52,7 +52,7 @@ export const compareCommand: Command = {
 export function formatCompareTable(rows: readonly CompareRow[], baselinePpl: number): string {
   const header = ['strategy', 'imatrix', 'size', 'bpw', 'PPL', 'mean KLD', 'p99 KLD', 'top-1', 'KLD vs naive'];
   const body = rows.map((r) => [
-    r.strategy,
+    r.stockCheck?.kept === 'stock' ? `${r.strategy} (stock kept)` : r.strategy,
     r.imatrix ? 'yes' : 'no',
     formatBytes(r.sizeBytes),
     r.bpw.toFixed(2),
@@ -63,5 +63,7 @@ export function formatCompareTable(rows: readonly CompareRow[], baselinePpl: num
     r.strategy === 'naive' && !r.imatrix ? 'reference' : `${r.kldChangePct >= 0 ? '+' : ''}${r.kldChangePct.toFixed(1)}%`,
   ]);
   const table = formatTable(header, body, new Set(['size', 'bpw', 'PPL', 'mean KLD', 'p99 KLD', 'top-1', 'KLD vs naive']));
-  return `F16 baseline PPL: ${baselinePpl.toFixed(4)}\n${table}`;
+  const checks = rows.filter((r) => r.stockCheck).map((r) => `${r.id}: ${r.stockCheck!.reason}`);
+  const checked = checks.length ? `\n\nchecked against stock on calibration text:\n${checks.join('\n')}` : '';
+  return `F16 baseline PPL: ${baselinePpl.toFixed(4)}\n${table}${checked}`;
 }

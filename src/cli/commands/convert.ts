@@ -18,6 +18,7 @@ const options = {
     description: `type of the weight matrices: ${Object.keys(OUT_TYPES).join(', ')} (norms, biases, routers stay f32)`,
   },
   'pre-tokenizer': {
+    option: 'preTokenizer',
     type: 'string',
     value: '<name>',
     description: 'llama.cpp pre-tokenizer name for a BPE tokenizer.json whose family is not recognised (e.g. llama-bpe, qwen2, gpt-4o)',
@@ -45,7 +46,8 @@ export const convertCommand: Command = {
       io.json(result);
     } else {
       io.out(
-        `wrote ${result.outPath}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.bytes)} (${result.outType}) in ${result.seconds.toFixed(1)} s\n` +
+        `wrote ${result.outPath}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.bytes)} ` +
+          `(${result.outType}) in ${result.seconds.toFixed(1)} s\n` +
           `vocabulary: ${result.vocabulary}`,
       );
     }

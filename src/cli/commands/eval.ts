@@ -7,23 +7,40 @@
 import { QualityGateError } from '../../core/errors';
 import { DEFAULT_EVAL_CTX, type EvaluationReport, evaluate } from '../../core/quality/evaluate';
 import { DEFAULT_GATE_THRESHOLD_PCT } from '../../core/quality/gate';
-import { evaluationJson, formatEvaluation } from '../../core/quality/report';
+import { evaluationJson } from '../../core/quality/report';
+import { formatEvaluation } from '../evaluation-table';
 import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 
 const options = {
-  baseline: { type: 'string', value: '<f16.gguf>', description: "F16 GGUF to compare against (default: the manifest's baseline)" },
-  text: { type: 'string', value: '<file>', description: "evaluation text (default: the project's own data/eval-default.txt)" },
-  ctx: { type: 'number', value: '<N>', description: 'context size (tokens per chunk)', default: DEFAULT_EVAL_CTX },
-  chunks: { type: 'number', value: '<N>', description: 'evaluate only the first N chunks of the text' },
+  baseline: {
+    option: 'baseline',
+    type: 'string',
+    value: '<f16.gguf>',
+    description: "F16 GGUF to compare against (default: the manifest's baseline)",
+  },
+  text: {
+    option: 'evalText',
+    type: 'string',
+    value: '<file>',
+    description: "evaluation text (default: the project's own data/eval-default.txt)",
+  },
+  ctx: { option: 'contextSize', type: 'number', value: '<N>', description: 'context size (tokens per chunk)', default: DEFAULT_EVAL_CTX },
+  chunks: { option: 'maxChunks', type: 'number', value: '<N>', description: 'evaluate only the first N chunks of the text' },
   'gate-threshold': {
+    option: 'gateThresholdPct',
     type: 'number',
     value: '<P>',
     description: 'fail an artifact whose perplexity is more than P% above the baseline',
     default: DEFAULT_GATE_THRESHOLD_PCT,
   },
-  gate: { type: 'boolean', description: 'exit with code 5 when an artifact fails the gate (--no-gate: report only)', default: true },
+  gate: {
+    option: 'gate',
+    type: 'boolean',
+    description: 'exit with code 5 when an artifact fails the gate (--no-gate: report only)',
+    default: true,
+  },
   json: {
     type: 'boolean',
     description: 'print one JSON document: {"baseline", "artifacts": [{"path", "ppl", "kldMean", "kldP99", "top1", "gate"}]}',
@@ -34,7 +51,8 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'Measure perplexity, KL divergence and top-1 agreement against F16; gate on perplexity',
   usage:
-    '<manifest.json|folder|file.gguf> [--baseline <f16.gguf>] [--text <file>] [--ctx N] [--chunks N] [--gate-threshold P] [--no-gate] [--json]',
+    '<manifest.json|folder|file.gguf> [--baseline <f16.gguf>] [--text <file>] [--ctx N] [--chunks N] [--gate-threshold P] [--no-gate] ' +
+    '[--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);

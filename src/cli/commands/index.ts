@@ -5,6 +5,7 @@ import { chatCommand } from './chat';
 import { compareCommand } from './compare';
 import { convertCommand } from './convert';
 import { detectCommand } from './detect';
+import { downloadCommand } from './download';
 import { evalCommand } from './eval';
 import { planCommand } from './plan';
 import { quantizeCommand } from './quantize';
@@ -13,6 +14,7 @@ import { toolsCommand } from './tools';
 import { verifyCommand } from './verify';
 
 export const COMMANDS: Command[] = [
+  downloadCommand,
   detectCommand,
   planCommand,
   convertCommand,

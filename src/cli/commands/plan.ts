@@ -12,15 +12,16 @@ import type { Command } from '../command';
 import type { CliIo } from '../io';
 
 const options = {
-  target: { type: 'string', value: '<type>', default: 'Q4_K_M', description: `GGUF target: ${PLAN_TARGETS.join(', ')}` },
+  target: { option: 'targets', type: 'string', value: '<type>', default: 'Q4_K_M', description: `GGUF target: ${PLAN_TARGETS.join(', ')}` },
   strategy: {
+    option: 'strategies',
     type: 'string',
     value: '<name>',
     default: 'pajamas',
     description: "pajamas (architecture-aware) or naive (llama.cpp's stock recipe)",
   },
-  'mlx-bits': { type: 'number', value: '<n>', description: 'MLX body bits (2, 3, 4, 5, 6, 8; default 4)' },
-  'mlx-group-size': { type: 'number', value: '<n>', description: 'MLX group size (32, 64, 128; default 64)' },
+  'mlx-bits': { option: 'mlxBits', type: 'number', value: '<n>', description: 'MLX body bits (2, 3, 4, 5, 6, 8; default 4)' },
+  'mlx-group-size': { option: 'mlxGroupSize', type: 'number', value: '<n>', description: 'MLX group size (32, 64, 128; default 64)' },
   json: { type: 'boolean', description: 'print one JSON document: {"tensors": [...], "totals": {...}, ...}' },
 } as const;
 
@@ -65,7 +66,8 @@ export const planCommand: Command = {
     } else {
       io.out(formatPlan(planned.plan));
       io.out(
-        `\nRecommended: ${recommendation.ggufMethod} (${recommendation.why}); tensors listed from ${planned.origin === 'weights' ? 'the safetensors headers' : planned.origin === 'gguf' ? 'the GGUF file' : 'the config'}`,
+        `\nRecommended: ${recommendation.ggufMethod} (${recommendation.why}); tensors listed from ` +
+          `${planned.origin === 'weights' ? 'the safetensors headers' : planned.origin === 'gguf' ? 'the GGUF file' : 'the config'}`,
       );
     }
     return 0;

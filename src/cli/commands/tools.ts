@@ -13,6 +13,7 @@ const options = {
   rebuild: { type: 'boolean', description: 'build them again even if the cache holds a complete build' },
   wait: { type: 'boolean', default: true, description: 'wait when another process is building them (--no-wait: fail at once)' },
   'llama-bin-dir': {
+    option: 'llamaBinDir',
     type: 'string',
     value: '<dir>',
     description: 'use llama.cpp binaries from this directory (default: PAJAMAS_LLAMA_BIN_DIR)',

@@ -1,17 +1,20 @@
 /**
  * detectArchitecture(input): the one entry point for "what is this model?". The input is a
  * Hugging Face model folder (config.json, plus safetensors weights when present), a config.json
- * path, a .gguf file, or a Hub repo id `owner/name` (its config.json is fetched). Inputs are
- * checked before any heavy work; only headers are read, never tensor data.
+ * path, a .gguf file, or a Hub repo id `owner/name[@revision]` (its cached snapshot when there is
+ * one, else its config.json from the Hub). Inputs are checked before any heavy work; only headers
+ * are read, never tensor data.
  */
-import { downloadFile } from '@huggingface/hub';
 import { existsSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CancelledError, FailureError, UsageError, throwIfCancelled } from '../errors';
+import { FailureError, UsageError, throwIfCancelled } from '../errors';
 import { hasSafetensorsWeights, openSafetensorsModel } from '../formats/safetensors';
 import { preflightGguf } from '../formats/gguf-preflight';
-import { type HfConfig, parseConfigJson, readConfigJson, textConfig } from '../hf/config';
+import { type HfConfig, readConfigJson, textConfig } from '../hf/config';
+import type { HubAccess } from '../hf/hub-access';
+import { cachedHubModelPath, fetchHubConfig } from '../hf/hub-model';
+import { isHubRef } from '../hf/repo-ref';
 import { detectFromConfig } from './from-config';
 import { detectFromGguf } from './from-gguf';
 import { countSafetensorsParameters } from './parameters';
@@ -19,15 +22,8 @@ import type { ArchitectureInfo } from './types';
 
 export interface DetectOptions {
   signal?: AbortSignal;
-}
-
-/** How long to wait for the Hub before calling it unreachable. */
-export const HUB_TIMEOUT_MS = 20_000;
-const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
-
-/** `owner/name`, as the Hugging Face Hub names repositories (and no relative path). */
-export function isHubRepoId(input: string): boolean {
-  return HUB_REPO_ID.test(input) && !input.startsWith('.');
+  /** How to reach the Hub when the input is a repo id; else the environment's. */
+  hub?: HubAccess;
 }
 
 export async function detectArchitecture(input: string, opts: DetectOptions = {}): Promise<ArchitectureInfo> {
@@ -35,7 +31,7 @@ export async function detectArchitecture(input: string, opts: DetectOptions = {}
   throwIfCancelled(opts.signal);
   const info = await stat(input).catch(() => undefined);
   if (!info) {
-    if (isHubRepoId(input)) return detectFromHub(input, opts);
+    if (isHubRef(input)) return detectFromHub(input, opts);
     throw new UsageError(
       `no such file or folder: ${input}; pass a model folder, a config.json, a .gguf file or a Hub repo id (owner/name)`,
     );
@@ -86,44 +82,9 @@ async function withWeights(info: ArchitectureInfo, config: HfConfig, dir: string
   return { ...info, parameters: counted.parameters, parametersSource: 'weights', warnings };
 }
 
-async function detectFromHub(repo: string, opts: DetectOptions): Promise<ArchitectureInfo> {
-  const text = await fetchHubConfig(repo, opts);
-  return detectFromConfig(parseConfigJson(text, `${repo}/config.json`), repo);
-}
-
-async function fetchHubConfig(repo: string, opts: DetectOptions): Promise<string> {
-  const timeout = AbortSignal.timeout(HUB_TIMEOUT_MS);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const accessToken = process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined;
-  let blob: Blob | null;
-  try {
-    blob = await downloadFile({
-      repo,
-      path: 'config.json',
-      ...(accessToken ? { accessToken } : {}),
-      ...(process.env.HF_ENDPOINT ? { hubUrl: process.env.HF_ENDPOINT } : {}),
-      fetch: (url, init) => fetch(url, { ...init, signal }),
-    });
-  } catch (error) {
-    if (opts.signal?.aborted) throw new CancelledError();
-    const why = error instanceof Error ? error.message : String(error);
-    const status = (error as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number') {
-      throw new FailureError(
-        `the Hugging Face Hub answered ${status} for ${repo}/config.json: ${why} (check the repo id; gated repos need HF_TOKEN)`,
-        { repo, status },
-      );
-    }
-    throw new FailureError(
-      `could not fetch ${repo}/config.json from the Hugging Face Hub (${why}); the Hub may be unreachable (offline?): pass a local model folder instead`,
-      { repo },
-      { cause: error },
-    );
-  }
-  if (!blob)
-    throw new FailureError(
-      `${repo} has no config.json on the Hugging Face Hub (wrong repo id, or a private/gated repo without HF_TOKEN?)`,
-      { repo },
-    );
-  return blob.text();
+/** A repo id: its cached snapshot when complete (the weights give exact counts), else its config from the Hub. */
+async function detectFromHub(input: string, opts: DetectOptions): Promise<ArchitectureInfo> {
+  const cached = await cachedHubModelPath(input, opts.hub);
+  if (cached) return { ...(await detectFolder(cached, opts)), source: input };
+  return detectFromConfig(await fetchHubConfig(input, opts), input);
 }

@@ -6,7 +6,7 @@
  * sliding-window alternation, Llama 4's chunked attention) fill in what the metadata leaves out.
  */
 import { FormatError, UnsupportedError } from '../errors';
-import { ftypeNameById } from '../formats/ggml-types';
+import { ftypeNameById, isUnquantizedType } from '../formats/ggml-types';
 import { type GgufFile, GgufValueType, ggufNumber, ggufString, ggufValue } from '../formats/gguf';
 import { checkGgufHyperparameters } from './gguf-hyperparameters';
 import { attentionPattern } from './layers';
@@ -28,7 +28,6 @@ const ARCH_SWA_PERIOD: Record<string, number> = {
 };
 /** Llama 4: three chunked-attention layers, then a global one. */
 const LLAMA4_CHUNK_PERIOD = 4;
-const UNQUANTIZED_FTYPES = new Set(['F32', 'F16', 'BF16']);
 
 export function detectFromGguf(file: GgufFile, source: string): ArchitectureInfo {
   const arch = modelArchitecture(file);
@@ -247,6 +246,6 @@ function readRopeScaling(file: GgufFile, key: (k: string) => string): Record<str
 }
 
 function sourceQuantization(ftype: string | undefined): SourceQuantization | null {
-  if (!ftype || UNQUANTIZED_FTYPES.has(ftype)) return null;
+  if (!ftype || isUnquantizedType(ftype)) return null;
   return { method: 'gguf', details: { fileType: ftype } };
 }

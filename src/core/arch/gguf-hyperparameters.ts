@@ -145,7 +145,8 @@ function checkHeads(h: GgufHyperparameters, key: (k: string) => string, c: Hyper
       c.fail(`${c.source.label(key('attention.head_count_kv'))} is 0${at}, where the layer has ${heads} query heads`);
     if (heads > 0 && heads % kv !== 0) {
       c.fail(
-        `${c.source.label(key('attention.head_count'))} (${heads}) is not a multiple of ${c.source.label(key('attention.head_count_kv'))} (${kv})${at}; each key/value head serves a whole group of query heads`,
+        `${c.source.label(key('attention.head_count'))} (${heads}) is not a multiple of ` +
+          `${c.source.label(key('attention.head_count_kv'))} (${kv})${at}; each key/value head serves a whole group of query heads`,
       );
     }
   }
@@ -153,7 +154,8 @@ function checkHeads(h: GgufHyperparameters, key: (k: string) => string, c: Hyper
     const heads = maxOf(h.heads) ?? 0;
     if (heads > 0 && h.embedding % heads !== 0) {
       c.fail(
-        `${c.source.label(key('embedding_length'))} (${h.embedding}) is not a multiple of ${c.source.label(key('attention.head_count'))} (${heads}), and no ${key('attention.key_length')} gives the head size`,
+        `${c.source.label(key('embedding_length'))} (${h.embedding}) is not a multiple of ` +
+          `${c.source.label(key('attention.head_count'))} (${heads}), and no ${key('attention.key_length')} gives the head size`,
       );
     }
   }
@@ -176,7 +178,8 @@ function checkExperts(h: GgufHyperparameters, key: (k: string) => string, raw: (
   c.atMost({ field: usedField, value: used }, expertsField, 'a token cannot use more experts than the layer has');
   if (groups > 0 && (groups >= h.experts || (groups > 1 && (h.experts % groups !== 0 || groupsUsed === 0 || groupsUsed >= groups)))) {
     c.fail(
-      `${c.source.label(key('expert_group_count'))} (${groups}) and ${key('expert_group_used_count')} (${groupsUsed}) do not divide ${h.experts} experts into groups of which some, not all, are used`,
+      `${c.source.label(key('expert_group_count'))} (${groups}) and ${key('expert_group_used_count')} (${groupsUsed}) do not ` +
+        `divide ${h.experts} experts into groups of which some, not all, are used`,
     );
   }
 }

@@ -80,7 +80,8 @@ export function checkGgufTensorShapes(file: GgufFile, h: GgufHyperparameters, c:
     const layer = layerOf(t.name);
     if (layer !== null && layer >= h.blockCount) {
       c.fail(
-        `tensor belongs to layer ${layer}, but ${c.source.label(key('block_count'))} is ${h.blockCount}; the metadata and the tensors disagree`,
+        `tensor belongs to layer ${layer}, but ${c.source.label(key('block_count'))} is ${h.blockCount}; the metadata and ` +
+          `the tensors disagree`,
         { tensor: t.name },
       );
     }
@@ -88,7 +89,8 @@ export function checkGgufTensorShapes(file: GgufFile, h: GgufHyperparameters, c:
   const expertTensors = file.tensors.filter((t) => EXPERT_TENSOR.test(t.name));
   if (h.experts > 1 && expertTensors.length === 0) {
     c.fail(
-      `${c.source.label(key('expert_count'))} is ${h.experts}, but the file has no expert tensors (ffn_*_exps); the metadata and the tensors disagree`,
+      `${c.source.label(key('expert_count'))} is ${h.experts}, but the file has no expert tensors (ffn_*_exps); the metadata ` +
+        `and the tensors disagree`,
     );
   }
   if (h.experts === 0 && expertTensors.length > 0) {
@@ -108,7 +110,8 @@ function checkVocabulary(file: GgufFile, h: GgufHyperparameters, c: Hyperparamet
     const expected: Expected = [h.embedding, vocab];
     if (!matches(t.shape, expected)) {
       c.fail(
-        `shape [${t.shape.join(', ')}] does not match ${h.arch}.embedding_length ${h.embedding ?? '?'} and ${vocab ?? '?'} tokens (tokenizer.ggml.tokens) = [${show(expected)}]`,
+        `shape [${t.shape.join(', ')}] does not match ${h.arch}.embedding_length ${h.embedding ?? '?'} and ${vocab ?? '?'} ` +
+          `tokens (tokenizer.ggml.tokens) = [${show(expected)}]`,
         { tensor: t.name },
       );
     }

@@ -133,7 +133,8 @@ export class HyperparameterChecker {
 
   private tooLarge(label: string, shown: string, kind: CountKind): never {
     return this.fail(
-      `${label} is ${shown}, more than the limit of ${kind.max} (${kind.limitName}) for a ${kind.what}; the file is corrupt or not a model this tool can handle`,
+      `${label} is ${shown}, more than the limit of ${kind.max} (${kind.limitName}) for a ${kind.what}; the file is corrupt ` +
+        `or not a model this tool can handle`,
     );
   }
 }

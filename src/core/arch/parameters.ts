@@ -76,8 +76,14 @@ const NON_TEXT_SEGMENTS = new Set([
 /** Segments of multi-token-prediction heads. */
 const MTP_SEGMENTS = new Set(['mtp', 'mtp_layers', 'nextn', 'nextn_layers']);
 /** Quantization metadata and buffers: present in the file, not parameters. */
-const NOT_PARAMETER_SUFFIX =
-  /(weight_scale_inv|weight_scale_2|weight_scale|input_scale|weight_zero_point|weight_global_scale|\.qzeros|\.scales|_scales|\.g_idx|\.absmax|\.quant_map|\.quant_state\.[\w.]+|\.nested_absmax|\.nested_quant_map|\.SCB|k_scale|v_scale|inv_freq)$/;
+const NOT_PARAMETER_SUFFIX = new RegExp(
+  `(${[
+    ...['weight_scale_inv', 'weight_scale_2', 'weight_scale', 'input_scale', 'weight_zero_point', 'weight_global_scale'],
+    ...[String.raw`\.qzeros`, String.raw`\.scales`, '_scales', String.raw`\.g_idx`, String.raw`\.absmax`, String.raw`\.quant_map`],
+    ...[String.raw`\.quant_state\.[\w.]+`, String.raw`\.nested_absmax`, String.raw`\.nested_quant_map`, String.raw`\.SCB`],
+    ...['k_scale', 'v_scale', 'inv_freq'],
+  ].join('|')})$`,
+);
 
 export interface WeightCount {
   parameters: ParameterCount;

@@ -116,7 +116,8 @@ function checkQwenMoeLayers(h: Hparams): void {
   const step = h.num('decoder_sparse_step') ?? 1;
   if ((Array.isArray(only) && only.length > 0) || step !== 1) {
     throw new UnsupportedError(
-      `${h.modelType} with dense layers (mlp_only_layers ${JSON.stringify(only ?? [])}, decoder_sparse_step ${step}) is not supported: llama.cpp's ${h.modelType.replace('_', '')} expects every layer to be MoE`,
+      `${h.modelType} with dense layers (mlp_only_layers ${JSON.stringify(only ?? [])}, decoder_sparse_step ${step}) is not supported: ` +
+        `llama.cpp's ${h.modelType.replace('_', '')} expects every layer to be MoE`,
     );
   }
 }
@@ -219,7 +220,8 @@ export function archSpecFor(h: Hparams): ArchSpec {
   }
   const why = NOT_YET[type] ? ` (${NOT_YET[type]})` : '';
   throw new UnsupportedError(
-    `model_type "${type || '(none)'}"${why} cannot be converted to GGUF by Llama-Pajamas yet. Supported model types: ${supportedModelTypes().join(', ')}`,
+    `model_type "${type || '(none)'}"${why} cannot be converted to GGUF by Llama-Pajamas yet. Supported model types: ` +
+      `${supportedModelTypes().join(', ')}`,
     { modelType: type, supported: supportedModelTypes() },
   );
 }

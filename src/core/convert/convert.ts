@@ -6,17 +6,16 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { FormatError, throwIfCancelled } from '../errors';
-import { encodeGgufHeader } from '../formats/gguf-encode';
+import { FormatError, InternalError, throwIfCancelled } from '../errors';
 import { GgufWriter } from '../formats/gguf-writer';
 import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { openSafetensorsModel } from '../formats/safetensors';
+import { StagedFileSink } from '../formats/staged-file-sink';
 import { readConfigJson, type HfConfig } from '../hf/config';
 import { hasTokenizer, loadGgufVocab } from '../hf/tokenizer';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { archSpecFor } from './arch-specs';
 import { Hparams } from './hparams';
-import { GgufOutput } from './gguf-output';
 import { buildMetadata, readGenerationConfig } from './model-metadata';
 import { type OutType } from './recipe';
 import { planTensors, type TensorPlan } from './tensor-map';
@@ -54,7 +53,7 @@ const PROGRESS_INTERVAL_MS = 250;
 
 export async function convertToGguf(input: string, options: ConvertOptions, job: JobOptions = {}): Promise<ConvertResult> {
   const started = Date.now();
-  const log = job.log ?? (() => {});
+  const log = job.log ?? noLog;
   const outType = options.outType ?? 'f16';
   const dir = path.resolve(input);
   const configPath = path.join(dir, 'config.json');
@@ -86,27 +85,31 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
   throwIfCancelled(job.signal);
 
   await fsp.mkdir(path.dirname(path.resolve(options.outPath)), { recursive: true });
-  // GgufWriter validates the declarations and lays out the offsets; GgufOutput writes the bytes.
-  const layout = new GgufWriter(options.outPath);
-  for (const [key, kv] of metadata) layout.set(key, kv);
-  for (const r of plan.recipes) layout.addTensor({ name: r.name, shape: r.shape, type: r.type });
-  const infos = layout.tensorInfos();
-  const total = infos.reduce((n, t) => n + t.byteLength, 0);
   const files = new SourceFiles();
   const buffers = newBuffers();
-  const writer = await GgufOutput.open(options.outPath, encodeGgufHeader(metadata, infos), infos, layout.alignment, {
+  // Multi-GB output: staged writes that switch to O_DIRECT when the page cache throttles, from
+  // stage buffers the kernels convert straight into; hashed on the way (the manifest needs it).
+  let sink: StagedFileSink | undefined;
+  const stageBuffers = buffers.donateOutputs();
+  const writer = new GgufWriter(options.outPath, {
     signal: job.signal,
-    stageBuffers: buffers.donateOutputs(),
+    sha256: true,
+    sink: async (finalPath) => (sink = await StagedFileSink.open(finalPath, { stageBuffers })),
   });
+  for (const [key, kv] of metadata) writer.set(key, kv);
+  for (const r of plan.recipes) writer.addTensor({ name: r.name, shape: r.shape, type: r.type });
+  const total = writer.tensorInfos().reduce((n, t) => n + t.byteLength, 0);
   const nonFinite = new Map<string, number>();
   try {
+    await writer.writeHeader();
     await writeAllTensors(plan, writer, files, buffers, total, job, nonFinite);
     for (const w of nonFiniteWarnings(nonFinite, outType)) {
       warnings.push(w);
       log(`warning: ${w}`);
     }
     const written = await writer.finish();
-    if (writer.usesDirectIo) log('the page cache slowed down; the rest of the file was written with direct I/O');
+    if (sink?.usesDirectIo) log('the page cache slowed down; the rest of the file was written with direct I/O');
+    if (written.sha256 === undefined) throw new InternalError(`${written.path}: the writer did not hash the file`);
     return {
       outPath: written.path,
       outType,
@@ -130,7 +133,7 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
 
 async function writeAllTensors(
   plan: TensorPlan,
-  writer: GgufOutput,
+  writer: GgufWriter,
   files: SourceFiles,
   buffers: Buffers,
   total: number,
@@ -150,9 +153,9 @@ async function writeAllTensors(
     await writeTensorData(
       r,
       {
-        write: (chunk) => writer.writePart(r.name, chunk),
-        reserve: (n) => writer.reserve(n),
-        commit: (n) => writer.commit(r.name, n),
+        write: (chunk) => writer.writeTensorPart(r.name, chunk),
+        reserve: (n) => writer.reserveTensorPart(r.name, n),
+        commit: (n) => writer.commitTensorPart(r.name, n),
         maxReserve: writer.maxReserve,
       },
       {
@@ -178,7 +181,8 @@ function nonFiniteWarnings(counts: ReadonlyMap<string, number>, outType: OutType
   if (counts.size > 8) listed.push(`${counts.size - 8} more tensor(s) hold NaN or infinite values`);
   if (listed.length)
     listed.push(
-      "the model will compute NaN or nonsense; check the source checkpoint (a value beyond F16's range overflows to infinity; a BF16 output keeps it)",
+      "the model will compute NaN or nonsense; check the source checkpoint (a value beyond F16's range overflows to " +
+        'infinity; a BF16 output keeps it)',
     );
   return listed;
 }
@@ -197,7 +201,8 @@ function configWarnings(plan: TensorPlan): string[] {
   const norm = h.bool('norm_topk_prob');
   if (plan.spec.ggufArch === 'qwen3moe' && norm === false) {
     out.push(
-      "norm_topk_prob is false, but llama.cpp's qwen3moe always renormalises the top-k expert weights; outputs will differ from transformers",
+      "norm_topk_prob is false, but llama.cpp's qwen3moe always renormalises the top-k expert weights; outputs will differ from " +
+        'transformers',
     );
   }
   if (plan.spec.ggufArch === 'qwen2moe' && norm === true) {
@@ -213,7 +218,8 @@ function configWarnings(plan: TensorPlan): string[] {
     const used = is27b ? h.hiddenSize / h.numHeads : h.headDim;
     if (scalar !== used)
       out.push(
-        `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will differ from transformers`,
+        `query_pre_attn_scalar is ${scalar} but llama.cpp's ${plan.spec.ggufArch} scales attention by 1/sqrt(${used}); outputs will ` +
+          `differ from transformers`,
       );
   }
   return out;

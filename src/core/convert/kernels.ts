@@ -6,16 +6,9 @@
  * per thousand in real weights) take the exact rounding table. Measured ~1.4 G elements/s on one
  * core, against ~0.35 G/s for the table alone.
  */
+import { InternalError } from '../errors';
 import type { GgmlTypeName } from '../formats/ggml-types';
-import {
-  bf16BitsToF16Bits,
-  bf16ToF32Array,
-  f16BitsToF32Bits,
-  f32BitsToBf16Bits,
-  f16ToF32Array,
-  f32ToBf16Array,
-  f32ToF16Array,
-} from '../formats/float';
+import { bf16ToF16Table, bf16ToF32Array, f16ToBf16Array, f16ToF32Array, f32ToBf16Array, f32ToF16Array } from '../formats/float';
 import type { SafetensorsDtype } from '../formats/safetensors';
 
 /** Source dtypes the converter reads. */
@@ -32,28 +25,9 @@ export function dtypeBytes(dtype: SafetensorsDtype | GgmlTypeName): number {
   }
 }
 
-let bf16ToF16Table: Uint16Array | undefined;
-let f16ToBf16Table: Uint16Array | undefined;
-
-function bf16Table(): Uint16Array {
-  if (!bf16ToF16Table) {
-    bf16ToF16Table = new Uint16Array(65536);
-    for (let b = 0; b < 65536; b++) bf16ToF16Table[b] = bf16BitsToF16Bits(b);
-  }
-  return bf16ToF16Table;
-}
-
-function f16Table(): Uint16Array {
-  if (!f16ToBf16Table) {
-    f16ToBf16Table = new Uint16Array(65536);
-    for (let h = 0; h < 65536; h++) f16ToBf16Table[h] = f32BitsToBf16Bits(f16BitsToF32Bits(h));
-  }
-  return f16ToBf16Table;
-}
-
 /** bf16 -> f16, round to nearest even (exact for every input; see the file comment). */
 export function bf16ToF16Fast(src: Uint16Array, dst: Uint16Array): void {
-  const table = bf16Table();
+  const table = bf16ToF16Table();
   const pairs = src.length >>> 1;
   const s = new Uint32Array(src.buffer, src.byteOffset, pairs);
   const d = new Uint32Array(dst.buffer, dst.byteOffset, pairs);
@@ -93,7 +67,7 @@ export function decodeToF32(src: Uint8Array, dtype: SafetensorsDtype, elements: 
       dst.set(new Float64Array(src.buffer, src.byteOffset, elements));
       return;
     default:
-      throw new Error(`cannot decode ${dtype}`);
+      throw new InternalError(`cannot decode ${dtype}`);
   }
 }
 
@@ -103,7 +77,7 @@ export function encodeFromF32(src: Float32Array, type: GgmlTypeName, dst: Uint8A
   if (type === 'F32') new Float32Array(dst.buffer, dst.byteOffset, n).set(src);
   else if (type === 'F16') f32ToF16Array(src, view16(dst, n));
   else if (type === 'BF16') f32ToBf16Array(src, view16(dst, n));
-  else throw new Error(`cannot encode ${type}`);
+  else throw new InternalError(`cannot encode ${type}`);
 }
 
 /**
@@ -123,12 +97,8 @@ export function convertElements(
   if (dtype === type) return false;
   if (dtype === 'BF16' && type === 'F16') {
     if (!simdBf16ToF16?.(src, dst, elements)) bf16ToF16Fast(view16(src, elements), view16(dst, elements));
-  } else if (dtype === 'F16' && type === 'BF16') {
-    const table = f16Table();
-    const s = view16(src, elements);
-    const d = view16(dst, elements);
-    for (let i = 0; i < elements; i++) d[i] = table[s[i]!]!;
-  } else if (type === 'F32') decodeToF32(src, dtype, elements, view32(dst, elements));
+  } else if (dtype === 'F16' && type === 'BF16') f16ToBf16Array(view16(src, elements), view16(dst, elements));
+  else if (type === 'F32') decodeToF32(src, dtype, elements, view32(dst, elements));
   else if (dtype === 'F32') encodeFromF32(view32(src, elements), type, dst);
   else {
     const tmp = scratch().subarray(0, elements);

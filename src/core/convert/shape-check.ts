@@ -101,7 +101,8 @@ export function checkShape(h: Hparams, spec: ArchSpec, base: string, suffix: str
     `config.json and the weights disagree: tensor ${hfName} has shape [${shape.join(', ')}], but the config ` +
       `(hidden_size ${h.hiddenSize}, ${h.numHeads} heads, ${h.numKvHeads} KV heads, head_dim ${h.headDim}` +
       `${h.num('intermediate_size') !== undefined ? `, intermediate_size ${h.num('intermediate_size')}` : ''}` +
-      `${h.num(['num_local_experts', 'num_experts']) !== undefined ? `, ${h.num(['num_local_experts', 'num_experts'])} experts` : ''}) implies ${w}; ` +
+      `${h.num(['num_local_experts', 'num_experts']) !== undefined ? `, ${h.num(['num_local_experts', 'num_experts'])} experts` : ''}) ` +
+      `implies ${w}; ` +
       'use the config.json that came with these weights',
     { path: h.source, tensor: hfName },
   );

@@ -108,7 +108,8 @@ export function checkSourceDtype(r: TensorRecipe): void {
   for (const s of r.segments) {
     if (!CONVERTIBLE_DTYPES.includes(s.tensor.dtype)) {
       throw new UnsupportedError(
-        `tensor ${s.tensor.name} is ${s.tensor.dtype}; the converter reads ${CONVERTIBLE_DTYPES.join(', ')} weights (quantized checkpoints such as FP8 or MXFP4 are not supported yet)`,
+        `tensor ${s.tensor.name} is ${s.tensor.dtype}; the converter reads ${CONVERTIBLE_DTYPES.join(', ')} weights (quantized ` +
+          `checkpoints such as FP8 or MXFP4 are not supported yet)`,
         { tensor: s.tensor.name, dtype: s.tensor.dtype },
       );
     }

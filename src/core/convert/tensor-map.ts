@@ -68,7 +68,8 @@ function unmappedError(spec: ArchSpec, unmapped: readonly string[], missing: rea
   const list = (names: readonly string[]) => names.slice(0, 8).join(', ') + (names.length > 8 ? ` and ${names.length - 8} more` : '');
   if (missing.length) {
     return new FormatError(
-      `${unmapped.length} tensor name(s) are not ${spec.ggufArch} names (${list(unmapped)}) while ${missing.length} tensor(s) the model needs are missing (${list(missing)}): the tensor names are damaged, or the weights belong to another model`,
+      `${unmapped.length} tensor name(s) are not ${spec.ggufArch} names (${list(unmapped)}) while ${missing.length} ` +
+        `tensor(s) the model needs are missing (${list(missing)}): the tensor names are damaged, or the weights belong to another model`,
       { path: source },
     );
   }
@@ -235,7 +236,8 @@ function checkCompleteness(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]):
   const missing = missingTensors(h, spec, recipes);
   if (missing.length) {
     throw new FormatError(
-      `the checkpoint lacks ${missing.length} tensor(s) that a ${h.numLayers}-layer ${spec.ggufArch} model needs (config.json), e.g. ${missing.slice(0, 5).join(', ')}; ` +
+      `the checkpoint lacks ${missing.length} tensor(s) that a ${h.numLayers}-layer ${spec.ggufArch} model needs (config.json), e.g. ` +
+        `${missing.slice(0, 5).join(', ')}; ` +
         'a shard may be missing or the config does not match the weights',
       { path: h.source },
     );

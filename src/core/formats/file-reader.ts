@@ -21,7 +21,8 @@ export async function readFully(handle: FileHandle, target: Uint8Array, position
     const { bytesRead } = await handle.read(target, done, ask, position + done);
     if (bytesRead === 0) {
       throw new FormatError(
-        `file ends after ${position + done} bytes, expected at least ${position + length}; the file is truncated (re-download or re-create it)`,
+        `file ends after ${position + done} bytes, expected at least ${position + length}; the file is truncated (re-download or ` +
+          `re-create it)`,
         {
           path,
           offset: position + done,

@@ -82,7 +82,8 @@ export function bf16BitsToF16Bits(b: number): number {
 }
 
 let f16ToF32Table: Uint32Array | undefined;
-let bf16ToF16Table: Uint16Array | undefined;
+let bf16ToF16Bits: Uint16Array | undefined;
+let f16ToBf16Bits: Uint16Array | undefined;
 
 function f16Table(): Uint32Array {
   if (!f16ToF32Table) {
@@ -92,12 +93,21 @@ function f16Table(): Uint32Array {
   return f16ToF32Table;
 }
 
-function bf16Table(): Uint16Array {
-  if (!bf16ToF16Table) {
-    bf16ToF16Table = new Uint16Array(65536);
-    for (let b = 0; b < 65536; b++) bf16ToF16Table[b] = bf16BitsToF16Bits(b);
+/** bfloat16 bits -> float16 bits for all 65536 inputs (built on first use, shared). */
+export function bf16ToF16Table(): Uint16Array {
+  if (!bf16ToF16Bits) {
+    bf16ToF16Bits = new Uint16Array(65536);
+    for (let b = 0; b < 65536; b++) bf16ToF16Bits[b] = bf16BitsToF16Bits(b);
   }
-  return bf16ToF16Table;
+  return bf16ToF16Bits;
+}
+
+function f16ToBf16Table(): Uint16Array {
+  if (!f16ToBf16Bits) {
+    f16ToBf16Bits = new Uint16Array(65536);
+    for (let h = 0; h < 65536; h++) f16ToBf16Bits[h] = f32BitsToBf16Bits(f16BitsToF32Bits(h));
+  }
+  return f16ToBf16Bits;
 }
 
 function checkLength(src: ArrayLike<number>, dst: ArrayLike<number>): void {
@@ -142,7 +152,14 @@ export function f32ToBf16Array(src: Float32Array, dst: Uint16Array = new Uint16A
 
 export function bf16ToF16Array(src: Uint16Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   checkLength(src, dst);
-  const table = bf16Table();
+  const table = bf16ToF16Table();
+  for (let i = 0; i < src.length; i++) dst[i] = table[src[i]!]!;
+  return dst;
+}
+
+export function f16ToBf16Array(src: Uint16Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+  checkLength(src, dst);
+  const table = f16ToBf16Table();
   for (let i = 0; i < src.length; i++) dst[i] = table[src[i]!]!;
   return dst;
 }

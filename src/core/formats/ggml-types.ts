@@ -150,6 +150,15 @@ export function typeBits(type: GgmlTypeName): number {
   return (t.typeSize * 8) / t.blockSize;
 }
 
+/** The float types: a tensor of one of these, or a file of such a file type, is not quantized. */
+export const UNQUANTIZED_TYPES = ['F32', 'F16', 'BF16'] as const;
+export type UnquantizedType = (typeof UNQUANTIZED_TYPES)[number];
+
+/** True for F32, F16 and BF16, as ggml types and as llama.cpp file types alike. */
+export function isUnquantizedType(type: string): type is UnquantizedType {
+  return (UNQUANTIZED_TYPES as readonly string[]).includes(type);
+}
+
 /**
  * llama.cpp file types (general.file_type / the llama-quantize target argument) that Llama-Pajamas
  * plans for, with the ggml type each one uses for the bulk of the weights.

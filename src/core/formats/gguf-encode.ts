@@ -3,7 +3,7 @@
  * against its declared type first: a value that does not fit its type is a caller bug that would
  * otherwise be silently truncated in the file.
  */
-import { UsageError } from '../errors';
+import { InternalError } from '../errors';
 import {
   GGUF_MAGIC,
   GGUF_MAX_ARRAY_DEPTH,
@@ -106,7 +106,7 @@ export class GrowableBuffer {
         this.string(v as string);
         break;
       default:
-        throw new Error(`not a scalar type: ${type}`);
+        throw new InternalError(`not a scalar type: ${type}`);
     }
   }
 
@@ -151,10 +151,10 @@ function scalarProblem(type: GgufValueType, v: unknown): string | undefined {
   return `type ${type} is not a scalar type`;
 }
 
-/** Throws a UsageError naming `key` when `kv` does not match its declared types. */
+/** Throws an InternalError (the writer's caller built a bad value) naming `key` when `kv` does not match its declared types. */
 export function checkGgufKv(key: string, kv: GgufKv, depth = 0): void {
   const bad = (message: string): never => {
-    throw new UsageError(`GGUF metadata "${key}": ${message}`);
+    throw new InternalError(`GGUF metadata "${key}": ${message}`);
   };
   if (!isGgufValueType(kv.type)) bad(`unknown value type ${String(kv.type)}`);
   if (kv.type !== GgufValueType.ARRAY) {
@@ -202,7 +202,7 @@ export function encodeGgufHeader(metadata: ReadonlyMap<string, GgufKv>, tensors:
   out.u64(metadata.size);
   for (const [key, kv] of metadata) {
     if (key.length === 0 || Buffer.byteLength(key) > GGUF_MAX_KEY_BYTES)
-      throw new UsageError(`GGUF metadata key "${key.slice(0, 80)}" must have 1 to ${GGUF_MAX_KEY_BYTES} bytes`);
+      throw new InternalError(`GGUF metadata key "${key.slice(0, 80)}" must have 1 to ${GGUF_MAX_KEY_BYTES} bytes`);
     out.string(key);
     out.u32(kv.type);
     if (kv.type === GgufValueType.ARRAY) {

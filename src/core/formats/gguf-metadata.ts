@@ -2,7 +2,7 @@
  * GGUF metadata values: decoding from the buffered header reader (with every length checked against
  * the limits and the bytes left in the file before anything is allocated), and typed getters.
  */
-import { FormatError } from '../errors';
+import { FormatError, InternalError } from '../errors';
 import type { BufferedFileReader } from './file-reader';
 import {
   GGUF_MAX_ARRAY_DEPTH,
@@ -95,7 +95,7 @@ function decodeScalar(buf: Buffer, at: number, type: GgufValueType): GgufScalar 
     case GgufValueType.FLOAT64:
       return buf.readDoubleLE(at);
     default:
-      throw new Error(`not a scalar type: ${type}`);
+      throw new InternalError(`not a scalar type: ${type}`);
   }
 }
 
@@ -118,7 +118,8 @@ async function readArray(r: BufferedFileReader, what: string, depth: number): Pr
   const count = await readCount(r, `length of array ${what}`, GGUF_MAX_ARRAY_LENGTH, 'GGUF_MAX_ARRAY_LENGTH');
   if (count * minElementBytes(itemType) > r.remainingInFile) {
     throw new FormatError(
-      `array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the file hold`,
+      `array ${what} claims ${count} ${ggufValueTypeName(itemType)} elements, more than the ${r.remainingInFile} bytes left in the ` +
+        `file hold`,
       {
         path: r.path,
         offset: countOffset,

@@ -88,13 +88,15 @@ function checkLlamaLayout(file: GgufFile): void {
     }
     if ((dataOffset + t.offset) % GGML_TENSOR_ALIGNMENT !== 0) {
       throw new FormatError(
-        `data starts at byte ${dataOffset + t.offset}, not on a ${GGML_TENSOR_ALIGNMENT}-byte boundary (general.alignment is ${alignment}); llama.cpp needs aligned tensor data`,
+        `data starts at byte ${dataOffset + t.offset}, not on a ${GGML_TENSOR_ALIGNMENT}-byte boundary (general.alignment is ` +
+          `${alignment}); llama.cpp needs aligned tensor data`,
         where,
       );
     }
     if (t.offset !== expected) {
       throw new FormatError(
-        `data offset is ${t.offset}, but llama.cpp expects the tensors in file order, each right after the previous one's padded data (here ${expected})`,
+        `data offset is ${t.offset}, but llama.cpp expects the tensors in file order, each right after the previous one's ` +
+          `padded data (here ${expected})`,
         where,
       );
     }
@@ -104,7 +106,8 @@ function checkLlamaLayout(file: GgufFile): void {
   const dataEnd = dataOffset + (last ? last.offset + last.byteLength : 0);
   if (last && file.fileSize > dataOffset + expected) {
     throw new FormatError(
-      `${file.fileSize - dataEnd} bytes after the last tensor's data belong to no tensor; the tensor table was cut short or the file is corrupt`,
+      `${file.fileSize - dataEnd} bytes after the last tensor's data belong to no tensor; the tensor table was cut short or ` +
+        `the file is corrupt`,
       { path, offset: dataEnd },
     );
   }

@@ -4,8 +4,10 @@
  * alignment; nothing but the header is ever held in memory. The layout is the one llama.cpp's loader
  * insists on: tensor offsets are the running sum of the padded sizes in declared order. The file is
  * written under a temporary name and renamed by finish(), so an interrupted write leaves no .gguf.
+ * The bytes go through a pluggable sink (TensorStream): buffered by default, staged with O_DIRECT
+ * for the converter's multi-GB files.
  */
-import { FailureError, UsageError } from '../errors';
+import { InternalError } from '../errors';
 import { checkGgufKv, encodeGgufHeader } from './gguf-encode';
 import {
   GGUF_DEFAULT_ALIGNMENT,
@@ -18,6 +20,7 @@ import {
 } from './gguf-constants';
 import type { GgufArray, GgufKv, GgufScalar, GgufTensorInfo } from './gguf-types';
 import { ggmlType, isGgmlTypeName, tensorBytes, type GgmlTypeName } from './ggml-types';
+import type { SinkFactory } from './byte-sink';
 import { TensorStream, type WrittenFile } from './tensor-stream';
 
 export interface GgufTensorSpec {
@@ -31,6 +34,10 @@ export interface GgufWriterOptions {
   /** Data alignment; anything but 32 is recorded as general.alignment. */
   alignment?: number;
   signal?: AbortSignal;
+  /** Where the bytes go (default: buffered writes to a temporary file). */
+  sink?: SinkFactory;
+  /** Computes the file's sha256 while writing (finish() returns it). */
+  sha256?: boolean;
 }
 
 /** Builds an array value, e.g. an element of an array of arrays. */
@@ -54,7 +61,7 @@ export class GgufWriter {
   /** Sets a key (replacing an earlier value in place; new keys keep insertion order). */
   set(key: string, kv: GgufKv): this {
     this.assertDeclaring(`set metadata "${key}"`);
-    if (!key) throw new UsageError('GGUF metadata key must not be empty');
+    if (!key) throw new InternalError('GGUF metadata key must not be empty');
     checkGgufKv(key, kv);
     if (key === GGUF_KEY_ALIGNMENT) checkAlignment(kv);
     this.metadata.set(key, kv);
@@ -112,7 +119,7 @@ export class GgufWriter {
   addTensor(spec: GgufTensorSpec): this {
     this.assertDeclaring(`add tensor "${spec.name}"`);
     const bad = (message: string): never => {
-      throw new UsageError(`GGUF tensor "${spec.name}": ${message}`);
+      throw new InternalError(`GGUF tensor "${spec.name}": ${message}`);
     };
     if (!spec.name) bad('empty name');
     if (Buffer.byteLength(spec.name) > GGUF_MAX_TENSOR_NAME_BYTES)
@@ -149,7 +156,8 @@ export class GgufWriter {
     this.assertDeclaring('write the header');
     const infos = this.tensorInfos();
     const header = encodeGgufHeader(this.metadata, infos);
-    this.stream = await TensorStream.open(this.path, header, infos, { alignment: this.alignment, signal: this.opts.signal });
+    const { signal, sink, sha256 } = this.opts;
+    this.stream = await TensorStream.open(this.path, header, infos, { alignment: this.alignment, signal, sink, sha256 });
   }
 
   /** The tensor whose data comes next; undefined once all are written. */
@@ -167,6 +175,21 @@ export class GgufWriter {
     await this.open().writePart(name, chunk);
   }
 
+  /** The most bytes reserveTensorPart() hands out at once (0: the sink has no buffers of its own). */
+  get maxReserve(): number {
+    return this.stream?.maxReserve ?? 0;
+  }
+
+  /** Room for the next `n` bytes of tensor `name` in the sink's own buffer (zero-copy producers)... */
+  async reserveTensorPart(name: string, n: number): Promise<Uint8Array> {
+    return this.open().reserve(name, n);
+  }
+
+  /** ...appended as part of the tensor once written there. */
+  async commitTensorPart(name: string, n: number): Promise<void> {
+    await this.open().commit(name, n);
+  }
+
   /** Checks every tensor was written, then renames the file into place. */
   async finish(): Promise<WrittenFile> {
     return this.open().finish();
@@ -178,19 +201,19 @@ export class GgufWriter {
   }
 
   private open(): TensorStream {
-    if (!this.stream) throw new FailureError(`${this.path}: writeHeader() must come before tensor data`, { path: this.path });
+    if (!this.stream) throw new InternalError(`${this.path}: writeHeader() must come before tensor data`, { path: this.path });
     return this.stream;
   }
 
   private assertDeclaring(what: string): void {
-    if (this.stream) throw new FailureError(`${this.path}: cannot ${what} after the header is written`, { path: this.path });
+    if (this.stream) throw new InternalError(`${this.path}: cannot ${what} after the header is written`, { path: this.path });
   }
 }
 
 function checkAlignment(kv: GgufKv): void {
   const a = kv.value;
   const ok = kv.type === GgufValueType.UINT32 && typeof a === 'number' && a > 0 && (a & (a - 1)) === 0 && a <= GGUF_MAX_ALIGNMENT;
-  if (!ok) throw new UsageError(`GGUF "${GGUF_KEY_ALIGNMENT}" must be a u32 power of two up to ${GGUF_MAX_ALIGNMENT}`);
+  if (!ok) throw new InternalError(`GGUF "${GGUF_KEY_ALIGNMENT}" must be a u32 power of two up to ${GGUF_MAX_ALIGNMENT}`);
 }
 
 export interface GgufTensorData extends GgufTensorSpec {

@@ -48,7 +48,8 @@ export async function readGgufHeader(path: string, opts: { signal?: AbortSignal 
     const kvCount = await readCount(r, 'metadata key-value count', GGUF_MAX_KV_COUNT, 'GGUF_MAX_KV_COUNT');
     if (kvCount * MIN_KV_BYTES + tensorCount * MIN_TENSOR_INFO_BYTES > r.remainingInFile) {
       throw new FormatError(
-        `header claims ${kvCount} metadata entries and ${tensorCount} tensors, more than the ${r.remainingInFile} bytes left in the file hold; the file is truncated or corrupt`,
+        `header claims ${kvCount} metadata entries and ${tensorCount} tensors, more than the ${r.remainingInFile} bytes left in the ` +
+          `file hold; the file is truncated or corrupt`,
         {
           path,
           offset: 8,
@@ -209,7 +210,8 @@ function checkTensorLayout(tensors: readonly GgufTensorInfo[], layout: Layout): 
     }
     if (t.offset + t.byteLength > dataSize) {
       throw new FormatError(
-        `data [${t.offset}, ${t.offset + t.byteLength}) of the data section runs past the end of the file (${dataSize} data bytes); the file is truncated`,
+        `data [${t.offset}, ${t.offset + t.byteLength}) of the data section runs past the end of the file (${dataSize} data bytes); ` +
+          `the file is truncated`,
         {
           path,
           tensor: t.name,

@@ -60,7 +60,8 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsFi
     const declared = prefix.readBigUInt64LE(0);
     if (declared > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
       throw new FormatError(
-        `header length ${declared} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes (SAFETENSORS_MAX_HEADER_BYTES); this is not a safetensors file, or it is corrupt`,
+        `header length ${declared} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes (SAFETENSORS_MAX_HEADER_BYTES); this is ` +
+          `not a safetensors file, or it is corrupt`,
         { path, offset: 0 },
       );
     }
@@ -228,7 +229,8 @@ function checkTiling(spans: TensorSpan[], dataLength: number, path: string, data
   }
   if (expected > dataLength) {
     throw new FormatError(
-      `tensors need ${expected} bytes of data but the file holds ${Math.max(dataLength, 0)} after its header; the file is truncated (re-download it)`,
+      `tensors need ${expected} bytes of data but the file holds ${Math.max(dataLength, 0)} after its header; the file is truncated ` +
+        `(re-download it)`,
       { path, tensor: previous, offset: dataStart + Math.max(dataLength, 0) },
     );
   }

@@ -4,7 +4,7 @@
  * compact JSON with sorted keys at every level (as MLX and Python's json with sort_keys write it),
  * padded with spaces so the data section starts 8-byte aligned, as the spec allows.
  */
-import { FailureError, UsageError } from '../errors';
+import { FailureError, InternalError } from '../errors';
 import { safetensorsByteLength, isSafetensorsDtype, type SafetensorsDtype } from './safetensors-dtypes';
 import {
   SAFETENSORS_MAX_DIMS,
@@ -45,7 +45,7 @@ export function encodeSafetensorsHeader(
   metadata?: Readonly<Record<string, string>>,
 ): SafetensorsLayout {
   if (tensors.length > SAFETENSORS_MAX_TENSORS)
-    throw new UsageError(`${tensors.length} tensors exceed the limit of ${SAFETENSORS_MAX_TENSORS} per file`);
+    throw new InternalError(`${tensors.length} tensors exceed the limit of ${SAFETENSORS_MAX_TENSORS} per file`);
   const entries: [string, unknown][] = [];
   const byteLengths: number[] = [];
   const seen = new Set<string>();
@@ -62,7 +62,7 @@ export function encodeSafetensorsHeader(
   const jsonBytes = Buffer.byteLength(json);
   const padded = jsonBytes + ((DATA_ALIGNMENT - ((SAFETENSORS_PREFIX_BYTES + jsonBytes) % DATA_ALIGNMENT)) % DATA_ALIGNMENT);
   if (padded > SAFETENSORS_MAX_HEADER_BYTES)
-    throw new UsageError(`header of ${padded} bytes exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES}`);
+    throw new InternalError(`header of ${padded} bytes exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES}`);
   const header = Buffer.alloc(SAFETENSORS_PREFIX_BYTES + padded, 0x20);
   header.writeBigUInt64LE(BigInt(padded), 0);
   header.write(json, SAFETENSORS_PREFIX_BYTES, 'utf8');
@@ -71,7 +71,7 @@ export function encodeSafetensorsHeader(
 
 function checkSpec(t: SafetensorsTensorSpec, seen: Set<string>): number {
   const bad = (message: string): never => {
-    throw new UsageError(`safetensors tensor "${t.name}": ${message}`);
+    throw new InternalError(`safetensors tensor "${t.name}": ${message}`);
   };
   if (!t.name) bad('empty name');
   if (t.name === SAFETENSORS_METADATA_KEY) bad(`"${SAFETENSORS_METADATA_KEY}" is reserved`);
@@ -90,7 +90,7 @@ function sortedMetadata(metadata: Readonly<Record<string, string>>): Record<stri
   const keys = Object.keys(metadata).sort();
   const out: Record<string, string> = {};
   for (const k of keys) {
-    if (typeof metadata[k] !== 'string') throw new UsageError(`safetensors metadata "${k}" must be a string`);
+    if (typeof metadata[k] !== 'string') throw new InternalError(`safetensors metadata "${k}" must be a string`);
     out[k] = metadata[k]!;
   }
   return out;

@@ -82,7 +82,8 @@ async function openShardedModel(dir: string, indexPath: string): Promise<Safeten
   if (missing.length) {
     const list = missing.length > 5 ? `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more` : missing.join(', ');
     throw new FormatError(
-      `${missing.length} of ${shardNames.length} shards listed in the index are missing: ${list}; the download is incomplete (download the model again)`,
+      `${missing.length} of ${shardNames.length} shards listed in the index are missing: ${list}; the download is incomplete (download ` +
+        `the model again)`,
       {
         path: indexPath,
       },
@@ -195,7 +196,8 @@ export async function readTensorFloat32(t: SafetensorsTensor): Promise<Float32Ar
       return f64ToF32Array(typedView(await readTensorBytes(t), Float64Array));
     default:
       throw new UnsupportedError(
-        `${t.file}, tensor "${t.name}": cannot read ${t.dtype} as float32 (supported: ${FLOAT32_READABLE_DTYPES.join(', ')}); quantized or integer tensors need their own decoder`,
+        `${t.file}, tensor "${t.name}": cannot read ${t.dtype} as float32 (supported: ${FLOAT32_READABLE_DTYPES.join(', ')}); ` +
+          `quantized or integer tensors need their own decoder`,
         { path: t.file, tensor: t.name, dtype: t.dtype },
       );
   }

@@ -1,12 +1,14 @@
 /**
- * The common core of the streaming writers (GGUF, safetensors): a header, then each declared tensor's
- * bytes in declared order, each padded to the alignment, into a temporary file that is renamed when
- * every tensor is complete. Any error (wrong order, wrong size, cancel, I/O) deletes the temporary
- * file and leaves the writer unusable, because a file with a hole can never be finished correctly.
+ * The one streaming writer under the GGUF and safetensors writers: a header, then each declared
+ * tensor's bytes in declared order, each padded to the alignment, into a ByteSink (a temporary file
+ * renamed when every tensor is complete; which kind of sink is the caller's choice). Any error
+ * (wrong order, wrong size, cancel, I/O) deletes the temporary file and leaves the writer unusable,
+ * because a file with a hole can never be finished correctly. Optionally hashes what it writes, so
+ * a multi-GB output need not be read again for its sha256.
  */
-import { CancelledError, FailureError } from '../errors';
-import { AtomicFile } from '../fs/atomic';
-import { ByteSink, totalBytes } from './byte-sink';
+import { createHash, type Hash } from 'node:crypto';
+import { CancelledError, InternalError } from '../errors';
+import { asBytes, bufferedFileSink, totalBytes, type ByteSink, type SinkFactory } from './byte-sink';
 
 export interface DeclaredTensor {
   readonly name: string;
@@ -17,11 +19,17 @@ export interface TensorStreamOptions {
   /** Header and every tensor are padded with zeros to a multiple of this (1: no padding). */
   alignment: number;
   signal?: AbortSignal;
+  /** Where the bytes go (default: buffered writes to a temporary file). */
+  sink?: SinkFactory;
+  /** Computes the file's sha256 while writing (WrittenFile.sha256). */
+  sha256?: boolean;
 }
 
 export interface WrittenFile {
   readonly path: string;
   readonly bytes: number;
+  /** Present when the writer was asked to hash (the `sha256` option). */
+  readonly sha256?: string;
 }
 
 export class TensorStream {
@@ -29,32 +37,31 @@ export class TensorStream {
   /** Bytes of the current tensor written so far. */
   private partBytes = 0;
   private failed: unknown;
+  /** The region reserve() handed out, hashed when committed. */
+  private reserved: Uint8Array | undefined;
 
   private constructor(
-    private readonly file: AtomicFile,
+    readonly path: string,
     private readonly sink: ByteSink,
     private readonly tensors: readonly DeclaredTensor[],
     private readonly opts: TensorStreamOptions,
+    private readonly hash: Hash | undefined,
   ) {}
 
-  /** Creates the temporary file and writes the header (padded to the alignment). */
+  /** Opens the sink (a temporary file) and writes the header, padded to the alignment. */
   static async open(
     finalPath: string,
     header: Uint8Array,
     tensors: readonly DeclaredTensor[],
     opts: TensorStreamOptions,
   ): Promise<TensorStream> {
-    const file = await AtomicFile.create(finalPath);
-    const stream = new TensorStream(file, new ByteSink(file.handle), tensors, opts);
+    const sink = await (opts.sink ?? bufferedFileSink)(finalPath);
+    const stream = new TensorStream(finalPath, sink, tensors, opts, opts.sha256 ? createHash('sha256') : undefined);
     await stream.guard(async () => {
-      await stream.sink.write(header);
+      await stream.append(header);
       await stream.pad();
     });
     return stream;
-  }
-
-  get path(): string {
-    return this.file.finalPath;
   }
 
   /** Name of the tensor whose bytes come next, or undefined when all are written. */
@@ -67,11 +74,11 @@ export class TensorStream {
     await this.guard(async () => {
       const pieces = Array.isArray(data) ? (data as readonly ArrayBufferView[]) : [data as ArrayBufferView];
       const expected = this.expect(name);
-      if (this.partBytes !== 0) this.fail(`tensor "${name}" was started with writeTensorPart; finish it with writeTensorPart`);
+      if (this.partBytes !== 0) this.fail(`tensor "${name}" was started in parts; finish it in parts`);
       const size = totalBytes(pieces);
       if (size !== expected.byteLength)
         this.fail(`tensor "${name}" got ${size} bytes, but its declared shape and type take ${expected.byteLength}`);
-      for (const p of pieces) await this.sink.write(p);
+      for (const p of pieces) await this.append(asBytes(p));
       await this.completeTensor();
     });
   }
@@ -79,13 +86,39 @@ export class TensorStream {
   /** Appends the next piece of the current tensor; the tensor completes when its size is reached. */
   async writePart(name: string, chunk: ArrayBufferView): Promise<void> {
     await this.guard(async () => {
-      const expected = this.expect(name);
-      if (this.partBytes + chunk.byteLength > expected.byteLength) {
-        this.fail(`tensor "${name}" got ${this.partBytes + chunk.byteLength} bytes so far, more than its declared ${expected.byteLength}`);
-      }
-      await this.sink.write(chunk);
-      this.partBytes += chunk.byteLength;
-      if (this.partBytes === expected.byteLength) await this.completeTensor();
+      this.expectPart(name, chunk.byteLength);
+      await this.append(asBytes(chunk));
+      await this.partDone(chunk.byteLength);
+    });
+  }
+
+  /** The most bytes reserve() hands out at once; 0 when the sink has no buffers of its own. */
+  get maxReserve(): number {
+    return this.sink.reserve && this.sink.commit ? (this.sink.maxReserve ?? 0) : 0;
+  }
+
+  /**
+   * Room for the next `n` bytes of tensor `name` inside the sink's own buffer, so a producer can
+   * write there instead of into a buffer of its own; commit(name, n) then appends them.
+   */
+  async reserve(name: string, n: number): Promise<Uint8Array> {
+    return this.guard(async () => {
+      if (n > this.maxReserve) this.fail(`reserve(${n}) exceeds the sink's ${this.maxReserve} bytes`);
+      this.expectPart(name, n);
+      this.reserved = await this.sink.reserve!(n);
+      return this.reserved;
+    });
+  }
+
+  /** Appends the `n` bytes last written into reserve()'s region as part of tensor `name`. */
+  async commit(name: string, n: number): Promise<void> {
+    await this.guard(async () => {
+      if (!this.reserved || n > this.reserved.byteLength) this.fail(`commit(${n}) of tensor "${name}" without a reserve() that large`);
+      this.expectPart(name, n);
+      this.hash?.update(this.reserved!.subarray(0, n));
+      this.reserved = undefined;
+      await this.sink.commit!(n);
+      await this.partDone(n);
     });
   }
 
@@ -96,17 +129,16 @@ export class TensorStream {
         const left = this.tensors.length - this.index;
         this.fail(`${left} declared tensor(s) not written, starting with "${this.tensors[this.index]!.name}"`);
       }
-      await this.sink.flush();
-      await this.file.commit();
+      await this.sink.finish();
     });
     this.failed = 'finished';
-    return { path: this.file.finalPath, bytes: this.sink.position };
+    return { path: this.path, bytes: this.sink.position, ...(this.hash ? { sha256: this.hash.digest('hex') } : {}) };
   }
 
   /** Deletes the temporary file; safe to call at any time, also after finish or a failure. */
   async abort(): Promise<void> {
     this.failed ??= new CancelledError('writer aborted');
-    await this.file.abort();
+    await this.sink.abort();
   }
 
   private expect(name: string): DeclaredTensor {
@@ -119,6 +151,23 @@ export class TensorStream {
     return next!;
   }
 
+  private expectPart(name: string, n: number): void {
+    const expected = this.expect(name);
+    if (this.partBytes + n > expected.byteLength) {
+      this.fail(`tensor "${name}" got ${this.partBytes + n} bytes so far, more than its declared ${expected.byteLength}`);
+    }
+  }
+
+  private async partDone(n: number): Promise<void> {
+    this.partBytes += n;
+    if (this.partBytes === this.tensors[this.index]!.byteLength) await this.completeTensor();
+  }
+
+  private async append(bytes: Uint8Array): Promise<void> {
+    this.hash?.update(bytes);
+    await this.sink.write(bytes);
+  }
+
   private async completeTensor(): Promise<void> {
     this.index++;
     this.partBytes = 0;
@@ -127,25 +176,28 @@ export class TensorStream {
 
   private async pad(): Promise<void> {
     const rem = this.sink.position % this.opts.alignment;
-    if (rem) await this.sink.writeZeros(this.opts.alignment - rem);
+    if (!rem) return;
+    const count = this.opts.alignment - rem;
+    this.hash?.update(Buffer.alloc(count));
+    await this.sink.writeZeros(count);
   }
 
   private fail(message: string): never {
-    throw new FailureError(`${this.file.finalPath}: ${message}`, { path: this.file.finalPath });
+    throw new InternalError(`${this.path}: ${message}`, { path: this.path });
   }
 
   /** Runs one operation; on any error, deletes the temporary file and poisons the writer. */
-  private async guard(op: () => Promise<void>): Promise<void> {
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
     if (this.failed !== undefined) {
       const why = this.failed === 'finished' ? 'the file is already finished' : 'an earlier error or abort deleted the output';
-      throw new FailureError(`${this.file.finalPath}: writer is no longer usable: ${why}`, { path: this.file.finalPath });
+      throw new InternalError(`${this.path}: writer is no longer usable: ${why}`, { path: this.path });
     }
     try {
       if (this.opts.signal?.aborted) throw new CancelledError();
-      await op();
+      return await op();
     } catch (error) {
       this.failed = error;
-      await this.file.abort();
+      await this.sink.abort();
       throw error;
     }
   }

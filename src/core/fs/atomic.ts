@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { throwIfCancelled } from '../errors';
+import { InternalError, throwIfCancelled } from '../errors';
 
 /** Suffix of every temporary output name. */
 export const TEMP_SUFFIX = '.partial';
 
-const TEMP_NAME = /^\..+\.\d+-[0-9a-f]{8}\.partial$/;
+/** `.<name>.<pid>-<8 hex>.partial`; group 1 is the writer's pid. */
+const TEMP_NAME = /^\..+\.(\d+)-[0-9a-f]{8}\.partial$/;
 
 /**
  * A temporary path next to `finalPath`: `.<name>.<pid>-<random>.partial`. Hidden (leading dot) so
@@ -38,15 +39,16 @@ export function isTempPath(p: string): boolean {
 export async function removeStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    const pid = isTempPath(name) ? Number(/\.(\d+)-[0-9a-f]{8}\.partial$/.exec(name)![1]) : null;
-    if (pid === null || processAlive(pid)) continue;
+    const match = TEMP_NAME.exec(name);
+    if (!match || isProcessAlive(Number(match[1]))) continue;
     await fsp.rm(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (EPERM: it does, under another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -160,7 +162,7 @@ export class AtomicFile {
 
   /** Closes the file and renames it to its final name. `sync` flushes it to disk first. */
   async commit(opts: { sync?: boolean } = {}): Promise<void> {
-    if (this.state !== 'open') throw new Error(`${this.finalPath}: output already ${this.state}`);
+    if (this.state !== 'open') throw new InternalError(`${this.finalPath}: output already ${this.state}`);
     this.state = 'committed';
     try {
       if (opts.sync) await this.handle.sync();

@@ -41,7 +41,8 @@ export async function diskFullError(cause: unknown, c: DiskFullContext): Promise
   const needs = c.neededBytes !== undefined ? `this needs about ${formatBytes(c.neededBytes)}` : 'this needs more space';
   const has = free !== undefined ? `, ${formatBytes(free)} are free` : '';
   return new FailureError(
-    `no space left on the device in ${c.folder}${writing}: ${needs}${has}. Free some space or write elsewhere; nothing half-written was kept`,
+    `no space left on the device in ${c.folder}${writing}: ${needs}${has}. Free some space or write elsewhere; nothing ` +
+      `half-written was kept`,
     { path: file ?? c.folder, dir: c.folder, neededBytes: c.neededBytes, freeBytes: free },
     { cause },
   );

@@ -15,6 +15,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isTempPath } from '../fs/atomic';
 
 /** Repo type prefix of model folders; datasets and spaces share the root but are not models. */
 const MODEL_PREFIX = 'models--';
@@ -67,6 +68,14 @@ export function repoIdFromFolderName(folder: string): string | null {
 /** Absolute folder of a repo in the cache (whether or not it exists). */
 export function repoCachePath(repoId: string, cacheRoot: string = hubCacheRoot()): string {
   return path.join(cacheRoot, repoFolderName(repoId));
+}
+
+/**
+ * The lock file Llama-Pajamas holds while it writes a repo (download, delete), where
+ * huggingface_hub keeps its per-blob locks (`.locks/models--org--name/`).
+ */
+export function repoLockPath(repoId: string, cacheRoot: string = hubCacheRoot()): string {
+  return path.join(cacheRoot, '.locks', repoFolderName(repoId), 'llama-pajamas.lock');
 }
 
 export interface CachedFile {
@@ -181,6 +190,7 @@ async function readCachedModel(folder: string, repoId: string): Promise<CachedMo
 async function readRefs(dir: string, warnings: string[]): Promise<Record<string, string>> {
   const refs: Record<string, string> = {};
   for (const name of await walkFiles(dir, (message) => warnings.push(`refs/${message}`))) {
+    if (isTempPath(name)) continue; // a ref being written (by us) right now
     const full = path.join(dir, ...name.split('/'));
     const info = await stat(full).catch(() => null);
     const text = info?.isFile() && info.size <= MAX_REF_BYTES ? await readFile(full, 'utf8').catch(() => null) : null;
@@ -202,6 +212,7 @@ async function readSnapshot(
   let lastModifiedMs = (await stat(dir).catch(() => null))?.mtimeMs ?? 0;
   let newestFile = 0;
   for (const relative of await walkFiles(dir, (message) => warnings.push(`snapshots/${commit}/${message}`))) {
+    if (isTempPath(relative)) continue; // a link being replaced right now
     const full = path.join(dir, ...relative.split('/'));
     const target = await realpath(full).catch(() => null);
     const info = target ? await stat(target).catch(() => null) : null;

@@ -10,14 +10,15 @@
  * Several llama.cpp names share one behaviour (llama-bpe, dbrx, smaug-bpe...); any of them tokenizes
  * identically, so the most common name is used.
  */
-import { UnsupportedError } from '../errors';
+import { type Remedy, UnsupportedError } from '../errors';
 import { isObject, type HfTokenizerJson, type JsonObject } from './tokenizer-json';
 
 // Regexes exactly as they appear in tokenizer.json files of each family.
 const CONTRACTIONS = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
 const LLAMA3 = `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 const QWEN2 = `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
-const QWEN35 = `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+const QWEN35 =
+  `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}` + `| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 const O200K =
   `[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+${CONTRACTIONS}?` +
   `|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*${CONTRACTIONS}?` +
@@ -28,7 +29,9 @@ const TEKKEN =
   `|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 const SEED_CODER = `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 const MINICPM5 = `${CONTRACTIONS}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
-const DEEPSEEK3_BODY = `[!"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_\`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+const DEEPSEEK3_BODY =
+  `[!"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_\`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+` +
+  `| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 
 /** Step signatures: `split:<regex>`, `bytelevel` (no regex), `bytelevel+gpt2` (its built-in regex), `digits:single`. */
 interface KnownPreTokenizer {
@@ -81,8 +84,8 @@ export function identifyPreTokenizer(tokenizer: HfTokenizerJson, override?: stri
   throw new UnsupportedError(
     `tokenizer.json has a BPE pre-tokenizer that Llama-Pajamas does not recognise (${describeSteps(steps, tokenizer.pre_tokenizer)}), ` +
       `so the GGUF's tokenizer.ggml.pre cannot be chosen safely. Recognised: ${knownPreTokenizers().join('; ')}. ` +
-      'If you know the family, pass its llama.cpp name explicitly (pajamas convert --pre-tokenizer NAME).',
-    { preTokenizer: tokenizer.pre_tokenizer },
+      'If you know the family, name its llama.cpp pre-tokenizer explicitly.',
+    { preTokenizer: tokenizer.pre_tokenizer, remedies: [{ option: 'preTokenizer' }] satisfies Remedy[] },
   );
 }
 

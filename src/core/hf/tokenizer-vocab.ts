@@ -41,7 +41,8 @@ export function spmVocabFromModel(spm: SentencePieceModel, opts: SpmOptions): To
   const n = Math.min(spm.pieces.length, opts.nVocab);
   if (spm.pieces.length > opts.nVocab) {
     opts.log(
-      `tokenizer.model has ${spm.pieces.length} pieces but the embedding has ${opts.nVocab} rows; pieces from id ${opts.nVocab} on are dropped`,
+      `tokenizer.model has ${spm.pieces.length} pieces but the embedding has ${opts.nVocab} rows; pieces from id ${opts.nVocab} on are ` +
+        `dropped`,
     );
   }
   for (let id = 0; id < n; id++) {
@@ -105,7 +106,8 @@ function placeModelVocab(tj: HfTokenizerJson, list: TokenList, nVocab: number): 
   for (const [token, id] of vocabEntries(tj.model)) {
     if (id >= nVocab) {
       throw new FormatError(
-        `tokenizer.json has token ${JSON.stringify(token)} with id ${id}, but the model's embedding has only ${nVocab} rows; the tokenizer does not belong to these weights`,
+        `tokenizer.json has token ${JSON.stringify(token)} with id ${id}, but the model's embedding has only ${nVocab} rows; the ` +
+          `tokenizer does not belong to these weights`,
       );
     }
     list.tokens[id] = token;

@@ -8,6 +8,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { FormatError, UnsupportedError } from '../errors';
+import { type Logger, noLog } from '../job';
 import { readSentencePieceModel, type SentencePieceModel } from './sentencepiece';
 import { resolveSpecialVocab, type SpecialVocab } from './tokenizer-special';
 import { isObject, readTokenizerJson, type HfTokenizerJson, type JsonObject } from './tokenizer-json';
@@ -37,7 +38,7 @@ export interface VocabOptions {
   config: JsonObject;
   /** Forces tokenizer.ggml.pre for byte-level BPE tokenizers. */
   preTokenizer?: string;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 export const TOKENIZER_FILES = ['tokenizer.model', 'tokenizer.json'] as const;
@@ -48,7 +49,7 @@ export function hasTokenizer(dir: string): boolean {
 }
 
 export async function loadGgufVocab(dir: string, opts: VocabOptions): Promise<GgufVocab> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   const spmPath = path.join(dir, 'tokenizer.model');
   const jsonPath = path.join(dir, 'tokenizer.json');
   const tokenizerConfig = await readJsonIfPresent(path.join(dir, 'tokenizer_config.json'));
@@ -65,7 +66,8 @@ export async function loadGgufVocab(dir: string, opts: VocabOptions): Promise<Gg
   }
   if (!spm && !tokenizerJson) {
     throw new FormatError(
-      'no tokenizer found: the model folder needs tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face tokenizers); copy them from the original model repository',
+      'no tokenizer found: the model folder needs tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face tokenizers); copy ' +
+        'them from the original model repository',
       { path: dir },
     );
   }
@@ -123,7 +125,8 @@ function vocabFromTokenizerJson(tj: HfTokenizerJson, opts: VocabOptions, log: (l
   const decoder = tj.decoder?.type;
   if (decoder !== 'ByteLevel') {
     throw new UnsupportedError(
-      `tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family is not supported`,
+      `tokenizer.json is a BPE model without byte fallback whose decoder is ${String(decoder)}, not ByteLevel; this tokenizer family ` +
+        `is not supported`,
     );
   }
   const pre = identifyPreTokenizer(tj, opts.preTokenizer);

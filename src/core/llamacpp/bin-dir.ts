@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors';
+import { type Remedy, UsageError } from '../errors';
 import { spawnCollect } from './process';
 import { LLAMA_TOOLS, type LlamaToolName, type LlamaTools, toolFileName } from './tools';
 
@@ -91,7 +91,7 @@ export interface BinDirOptions {
   signal?: AbortSignal;
   /** The commit node-llama-cpp's runtime was built from; a different one earns a warning. */
   expectedCommit?: string;
-  /** Where the directory came from, for messages ("--llama-bin-dir", "PAJAMAS_LLAMA_BIN_DIR"). */
+  /** Where the directory came from, for messages ("the llama.cpp binary directory", "PAJAMAS_LLAMA_BIN_DIR"). */
   origin?: string;
 }
 
@@ -118,8 +118,12 @@ export async function validateLlamaBinDir(dir: string, opts: BinDirOptions = {})
     const list = bad.map((p) => `  ${p.tool} ${p.problem}`).join('\n');
     throw new UsageError(
       `${origin} ${binDir} does not hold working llama.cpp tools:\n${list}\n` +
-        'Point it at a llama.cpp build that has all of them, or unset it to use the tools Llama-Pajamas builds (pajamas tools --build).',
-      { binDir, problems: bad.map((p) => ({ tool: p.tool, problem: p.problem })) },
+        'Point it at a llama.cpp build that has all of them, or unset it to use the tools Llama-Pajamas builds.',
+      {
+        binDir,
+        problems: bad.map((p) => ({ tool: p.tool, problem: p.problem })),
+        remedies: [{ option: 'llamaBinDir' }, { action: 'buildLlamaTools' }] satisfies Remedy[],
+      },
     );
   }
   const tools = summarise(binDir, probes, opts.expectedCommit);

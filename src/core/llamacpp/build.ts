@@ -7,10 +7,11 @@
  */
 import { SOURCE_PATCHES, patchesHash } from './patches';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FailureError, ToolError, throwIfCancelled } from '../errors';
+import { FailureError, type Remedy, ToolError, throwIfCancelled } from '../errors';
+import { removeStaleTemps, writeDirectoryAtomically } from '../fs/atomic';
 import type { JobOptions } from '../job';
 import {
   type CacheLayout,
@@ -73,8 +74,8 @@ export function checkBuildPrerequisites(env: Env = process.env, platform: NodeJS
   if (missing.length || !git || !cmake || !cxx) {
     throw new FailureError(
       `building the llama.cpp tools needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed; ` +
-        `${installHint(platform)}. Or point --llama-bin-dir / PAJAMAS_LLAMA_BIN_DIR at existing llama.cpp binaries.`,
-      { missing },
+        `${installHint(platform)}. Or use existing llama.cpp binaries (PAJAMAS_LLAMA_BIN_DIR names their folder).`,
+      { missing, remedies: [{ option: 'llamaBinDir' }] satisfies Remedy[] },
     );
   }
   return { git, cmake, cxx, generator: ninja ? 'Ninja' : 'Unix Makefiles' };
@@ -120,6 +121,7 @@ export async function buildLlamaTools(
     // From here on the directory is "incomplete" until the marker is written again.
     await rm(layout.marker, { force: true });
     await mkdir(layout.dir, { recursive: true });
+    await removeStaleTemps(layout.dir); // a clone or an install cut short by a killed build
     const flags = cmakeFlags(settings);
     opts.log?.(
       `building llama.cpp ${source.release} (${flavour}) in ${layout.dir}; this happens once per machine (about 10 minutes on 2 cores)`,
@@ -178,11 +180,20 @@ async function cloneSource(
     await rm(layout.src, { recursive: true, force: true });
   }
   opts.onProgress?.({ step: STEP, message: 'cloning the source from node-llama-cpp' });
-  const partial = `${layout.src}.partial`;
-  await rm(partial, { recursive: true, force: true });
   const line = logTo(log);
+  await writeDirectoryAtomically(layout.src, (partial) => clonePatched(source, partial, prereq, line, opts.signal));
+}
+
+/** Clones the bundled source into the empty folder `partial` and applies the patch set. */
+async function clonePatched(
+  source: LlamaSource,
+  partial: string,
+  prereq: BuildPrerequisites,
+  line: (text: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   await runProcess('git', prereq.git, ['-c', 'advice.detachedHead=false', 'clone', '--quiet', source.bundlePath, partial], {
-    signal: opts.signal,
+    signal,
     onStdoutLine: line,
     onStderrLine: line,
   });
@@ -190,20 +201,16 @@ async function cloneSource(
     'git',
     prereq.git,
     ['-C', partial, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', source.commit],
-    {
-      signal: opts.signal,
-      onStderrLine: line,
-    },
+    { signal, onStderrLine: line },
   );
   for (const patch of SOURCE_PATCHES) {
     const file = path.join(partial, `.pajamas-${patch.name}.patch`);
     await writeFile(file, patch.diff);
     line(`applying ${patch.name}: ${patch.why}`);
-    await runProcess('git', prereq.git, ['-C', partial, 'apply', '--whitespace=nowarn', file], { signal: opts.signal, onStderrLine: line });
+    await runProcess('git', prereq.git, ['-C', partial, 'apply', '--whitespace=nowarn', file], { signal, onStderrLine: line });
     await rm(file);
   }
   await writeFile(path.join(partial, PATCH_STAMP), patchesHash());
-  await rename(partial, layout.src);
 }
 
 const CONFIGURE_STAMP = 'pajamas-configure.json';
@@ -256,18 +263,15 @@ async function compile(layout: CacheLayout, prereq: BuildPrerequisites, log: Wri
 }
 
 async function installBinaries(layout: CacheLayout): Promise<void> {
-  const partial = `${layout.bin}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  for (const tool of LLAMA_TOOLS) {
-    const built = path.join(layout.build, 'bin', toolFileName(tool));
-    if (!existsSync(built)) throw new FailureError(`the build did not produce ${built}; see ${layout.log}`);
-    const target = path.join(partial, toolFileName(tool));
-    await copyFile(built, target);
-    await chmod(target, 0o755);
-  }
-  // llama.cpp is MIT licensed: its licence travels with the binaries.
-  await copyFile(path.join(layout.src, 'LICENSE'), path.join(partial, 'LICENSE-llama.cpp'));
-  await rm(layout.bin, { recursive: true, force: true });
-  await rename(partial, layout.bin);
+  await writeDirectoryAtomically(layout.bin, async (partial) => {
+    for (const tool of LLAMA_TOOLS) {
+      const built = path.join(layout.build, 'bin', toolFileName(tool));
+      if (!existsSync(built)) throw new FailureError(`the build did not produce ${built}; see ${layout.log}`);
+      const target = path.join(partial, toolFileName(tool));
+      await copyFile(built, target);
+      await chmod(target, 0o755);
+    }
+    // llama.cpp is MIT licensed: its licence travels with the binaries.
+    await copyFile(path.join(layout.src, 'LICENSE'), path.join(partial, 'LICENSE-llama.cpp'));
+  });
 }

@@ -9,9 +9,10 @@
 import { patchesHash } from './patches';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeAtomically } from '../fs/atomic';
 import { LLAMA_TOOLS, type LlamaToolName, toolFileName } from './tools';
 
 export const MARKER_FILE = 'complete.json';
@@ -178,14 +179,7 @@ export function markerToolPaths(layout: CacheLayout, platform: NodeJS.Platform =
 
 /** Writes the marker under a temporary name and renames it: it appears whole or not at all. */
 export async function writeBuildMarker(layout: CacheLayout, marker: BuildMarker): Promise<void> {
-  const tmp = `${layout.marker}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`);
-    await rename(tmp, layout.marker);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeAtomically(layout.marker, (tmp) => writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`));
 }
 
 async function exists(p: string, mode: number = constants.F_OK): Promise<boolean> {

@@ -3,7 +3,7 @@
  * PAJAMAS_LLAMA_BIN_DIR), otherwise the per-machine build of node-llama-cpp's bundled source,
  * built on first use unless the caller says not to.
  */
-import { FailureError } from '../errors';
+import { FailureError, type Remedy } from '../errors';
 import type { JobOptions } from '../job';
 import { validateLlamaBinDir } from './bin-dir';
 import { buildLlamaTools } from './build';
@@ -89,12 +89,10 @@ export async function ensureLlamaTools(opts: LlamaToolsOptions = {}): Promise<Ll
   const status = await llamaToolsStatus(opts);
   if (status.available && (opts.build !== 'force' || status.tools.source === 'bin-dir')) return status.tools;
   if (!status.available && opts.build === 'never') {
-    throw new FailureError(
-      `the llama.cpp tools are not built (${status.reason}); run "npm run build:llama" or "pajamas tools --build" first`,
-      {
-        dir: status.dir,
-      },
-    );
+    throw new FailureError(`the llama.cpp tools are not built (${status.reason}); build them first`, {
+      dir: status.dir,
+      remedies: [{ action: 'buildLlamaTools' }] satisfies Remedy[],
+    });
   }
   const source = await findLlamaSource(opts.packageRoot);
   const settings = resolveBuildSettings(opts);

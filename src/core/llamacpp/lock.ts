@@ -7,6 +7,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CancelledError, FailureError, throwIfCancelled } from '../errors';
+import { isProcessAlive } from '../fs/atomic';
 
 /** How long a second process waits for another's build before giving up (a cold build is ~10 min on 2 cores). */
 export const LOCK_WAIT_LIMIT_MS = 90 * 60 * 1000;
@@ -116,14 +117,5 @@ async function isStale(lockPath: string, owner: LockOwner | null): Promise<boole
   }
   if (!owner) return age > LOCK_WRITE_GRACE_MS;
   if (owner.hostname !== os.hostname()) return age > FOREIGN_LOCK_STALE_MS;
-  return !isAlive(owner.pid);
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !isProcessAlive(owner.pid);
 }

@@ -48,17 +48,19 @@ export interface ProcessOutcome {
   durationMs: number;
 }
 
+/** Children started by spawnCollect that are still running (whatever job started them). */
 const liveGroups = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Children run in their own process group (so a group kill reaches their children too), which
-  // also means a terminal's Ctrl-C no longer reaches them: take them down when we go.
-  process.on('exit', () => {
-    for (const child of liveGroups) killGroup(child, 'SIGKILL');
-  });
+/**
+ * Kills (SIGKILL) the process group of every child spawnCollect started that is still running.
+ * Children run in their own process group, so that a group kill reaches their own children too,
+ * which also means a terminal's Ctrl-C no longer reaches them. Core installs no exit hook (a
+ * library must not decide what happens when its host exits): the host process calls this when it
+ * goes, the CLI from its 'exit' listener, the worker when it shuts down. Synchronous, as an 'exit'
+ * listener must be.
+ */
+export function killRunningProcessGroups(): void {
+  for (const child of liveGroups) killGroup(child, 'SIGKILL');
 }
 
 export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
@@ -136,7 +138,6 @@ class GroupStopper {
 /** Spawns `file args`, streams and collects output; resolves with the outcome whatever the exit code. */
 export function spawnCollect(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessOutcome> {
   if (opts.signal?.aborted) return Promise.reject(new CancelledError());
-  installExitHook();
   const started = Date.now();
   const combined: string[] = [];
   const stdout = new LineCollector(opts.onStdoutLine, combined);

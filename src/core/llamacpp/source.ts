@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { FailureError, FormatError } from '../errors';
+import { FailureError, FormatError, type Remedy } from '../errors';
 
 /** A bundle header lists refs before the pack data; real ones are well under this. */
 export const BUNDLE_HEADER_LIMIT = 64 * 1024;
@@ -79,7 +79,8 @@ export async function findLlamaSource(packageRoot?: string): Promise<LlamaSource
   if (!bundlePath) {
     throw new FailureError(
       `cannot find the llama.cpp source shipped with node-llama-cpp (${BUNDLE_RELATIVE}); ` +
-        'run "npm ci" in the project, or point --llama-bin-dir / PAJAMAS_LLAMA_BIN_DIR at llama.cpp binaries',
+        'run "npm ci" in the project, or use llama.cpp binaries of your own (PAJAMAS_LLAMA_BIN_DIR names their folder)',
+      { remedies: [{ option: 'llamaBinDir' }] satisfies Remedy[] },
     );
   }
   const infoPath = path.join(path.dirname(bundlePath), 'llama.cpp.info.json');

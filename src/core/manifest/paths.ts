@@ -75,7 +75,8 @@ export async function checkManifestPathsInside(manifest: Manifest, file: string)
     const resolved = await resolveExisting(path.join(home, ...f.relative));
     if (resolved !== home && !resolved.startsWith(home + path.sep)) {
       throw new FormatError(
-        `${f.field} ${JSON.stringify(f.value)} resolves to ${resolved}, outside the manifest's folder (through a symlink); paths in a manifest name files inside its folder`,
+        `${f.field} ${JSON.stringify(f.value)} resolves to ${resolved}, outside the manifest's folder (through a symlink); ` +
+          `paths in a manifest name files inside its folder`,
         { path: file },
       );
     }

@@ -26,8 +26,10 @@ export interface ManifestSource {
   kind: 'hf-folder' | 'gguf' | 'hub';
   /** Absolute path of the folder or file the model was read from (for hub: the local snapshot). */
   path: string;
+  /** For a Hub model: `org/name`, the revision asked for, and the commit it named (absent in older manifests). */
   repoId: string | null;
   revision: string | null;
+  commit?: string | null;
   files: SourceFile[];
 }
 
@@ -107,6 +109,27 @@ export interface ArtifactBase {
   quality: QualityResult | null;
 }
 
+/**
+ * A finished pajamas GGUF measured against the stock recipe's file (same target, same importance
+ * matrix) on the calibration text, never the evaluation text.
+ */
+export interface StockCheck {
+  text: TextRef;
+  contextSize: number;
+  chunks: number;
+  /** Mean KL divergence against F16 of the pajamas plan's file and of the stock recipe's file. */
+  kldMean: number;
+  stockKldMean: number;
+  /** 'stock': the pajamas plan was not better, and the artifact holds the stock recipe's file instead. */
+  kept: 'pajamas' | 'stock';
+  /** One line saying why, with both numbers. */
+  reason: string;
+  /** The artifact's inputs, the text and the settings of the check; equal keys mean it need not run again. */
+  inputsKey: string;
+  /** Wall time of the check (stock file, baseline pass and both KL-divergence passes). */
+  durationMs: number;
+}
+
 export interface GgufArtifact extends ArtifactBase {
   format: 'gguf';
   target: PlanTarget;
@@ -114,6 +137,8 @@ export interface GgufArtifact extends ArtifactBase {
   /** GGUF type -> tensor count in the file. */
   tensorTypes: Record<string, number>;
   fallbacks: TensorFallback[];
+  /** Pajamas artifacts: the check against stock (absent in manifests written before it existed). */
+  stockCheck?: StockCheck | null;
 }
 
 export interface MlxArtifact extends ArtifactBase {
@@ -128,6 +153,22 @@ export interface MlxArtifact extends ArtifactBase {
 }
 
 export type Artifact = GgufArtifact | MlxArtifact;
+
+/**
+ * What reports show of an artifact: a manifest's artifact, or a bare GGUF file evaluated on its
+ * own, which has no strategy, imatrix, target or (for MLX) bits per weight to tell.
+ */
+export interface ArtifactSummary {
+  id: string;
+  /** Absolute path: a .gguf file, or an MLX folder. */
+  path: string;
+  format: Artifact['format'];
+  strategy: PlanStrategy | null;
+  imatrix: boolean | null;
+  target: Artifact['target'] | null;
+  sizeBytes: number;
+  bpw: number | null;
+}
 
 export interface Baseline {
   /** The F16 intermediate, relative to the manifest folder; may have been deleted (kept: false). */

@@ -3,7 +3,7 @@
  * biases, and the packed layout of one quantized tensor. The loops themselves are in
  * affine-kernel.ts (shared with the worker threads of affine-pool.ts).
  */
-import { UsageError } from '../errors';
+import { InternalError, UsageError } from '../errors';
 import { f32ToBf16Array, f32ToF16Array, bf16ToF32Array, f16ToF32Array } from '../formats/float';
 import { createAffineKernel, ENCODING_BF16, ENCODING_F16, ENCODING_F32, type SourceEncodingId } from './affine-kernel';
 
@@ -60,10 +60,10 @@ export function quantizeAffine(src: Float32Array | Uint16Array, dtype: MlxFloatD
   checkAffineParams(p);
   const count = src.length;
   if (count % p.groupSize !== 0) {
-    throw new UsageError(`cannot quantize ${count} elements in groups of ${p.groupSize}: not a whole number of groups`);
+    throw new InternalError(`cannot quantize ${count} elements in groups of ${p.groupSize}: not a whole number of groups`);
   }
   if ((dtype === 'F32') !== src instanceof Float32Array) {
-    throw new UsageError(`source array does not match dtype ${dtype}`);
+    throw new InternalError(`source array does not match dtype ${dtype}`);
   }
   const out: AffineQuantized = {
     words: new Uint32Array((count * p.bits) / 32),

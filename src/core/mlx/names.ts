@@ -51,7 +51,8 @@ export function isMlxSupportedModelType(modelType: string): boolean {
 export function checkMlxModelType(modelType: string | undefined, where: string): void {
   if (modelType && isMlxSupportedModelType(modelType)) return;
   throw new UnsupportedError(
-    `${where}: MLX output is not supported for model_type "${modelType ?? '(none)'}"; supported: ${MLX_SUPPORTED_MODEL_TYPES.join(', ')}. Use GGUF output for this model.`,
+    `${where}: MLX output is not supported for model_type "${modelType ?? '(none)'}"; supported: ` +
+      `${MLX_SUPPORTED_MODEL_TYPES.join(', ')}. Use GGUF output for this model.`,
     { modelType, supported: [...MLX_SUPPORTED_MODEL_TYPES] },
   );
 }
@@ -107,7 +108,8 @@ function stackExperts(
     const t = tensors.get(name)!;
     if (t.dtype !== first.dtype || t.shape.join('x') !== first.shape.join('x')) {
       throw new FormatError(
-        `expert tensor ${name} is ${t.dtype} [${t.shape.join(', ')}], but ${sources[0]} is ${first.dtype} [${first.shape.join(', ')}]; experts must match to be stacked`,
+        `expert tensor ${name} is ${t.dtype} [${t.shape.join(', ')}], but ${sources[0]} is ${first.dtype} [${first.shape.join(', ')}]; ` +
+          `experts must match to be stacked`,
         {
           path: where,
           tensor: name,

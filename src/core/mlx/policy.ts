@@ -61,7 +61,9 @@ export function pajamasMlxPolicy(body: MlxQuant): MlxPolicy {
   const defaults = checked(body, 'pajamas MLX policy');
   return {
     defaults,
-    description: `pajamas: ${defaults.bits}-bit body, ${Math.max(defaults.bits, PAJAMAS_MLX_EMBEDDING_BITS)}-bit embeddings/lm_head, ${Math.max(defaults.bits, PAJAMAS_MLX_ROUTER_BITS)}-bit routers, group ${defaults.groupSize}`,
+    description:
+      `pajamas: ${defaults.bits}-bit body, ${Math.max(defaults.bits, PAJAMAS_MLX_EMBEDDING_BITS)}-bit embeddings/lm_head, ` +
+      `${Math.max(defaults.bits, PAJAMAS_MLX_ROUTER_BITS)}-bit routers, group ${defaults.groupSize}`,
     choose(w) {
       if (ROUTER_PATH.test(w.modulePath)) return { bits: Math.max(defaults.bits, PAJAMAS_MLX_ROUTER_BITS), groupSize: defaults.groupSize };
       if (EMBEDDING_PATH.test(w.modulePath))

@@ -12,7 +12,7 @@ import { openSafetensorsModel, type SafetensorsModel, type SafetensorsTensor } f
 import type { SafetensorsDtype } from '../formats/safetensors-dtypes';
 import { writeDirectoryAtomically } from '../fs/atomic';
 import { readConfigJson, type JsonObject } from '../hf/config';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import type { MlxQuant } from '../plan/types';
 import { encodeFloats, isQuantizableShape, quantizedShapes, type MlxFloatDtype } from './affine';
 import { AffinePool } from './affine-pool';
@@ -91,7 +91,7 @@ interface Context {
 
 export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPolicy, opts: WriteMlxOptions = {}): Promise<MlxWriteResult> {
   const started = Date.now();
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   const dir = path.resolve(hfDir);
   const configPath = path.join(dir, 'config.json');
   if (!existsSync(configPath)) throw new FormatError('no config.json: pass a Hugging Face model folder', { path: dir });
@@ -111,7 +111,8 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
   const block = quantizationBlock(policy.defaults, new Map(decisions.map((d) => [d.modulePath, d.quant ?? false])));
   const outConfig = mlxConfig({ ...config, tie_word_embeddings: tied }, block);
   log(
-    `MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized (${policy.description}), ${dtype}, ${shards.length} file(s)`,
+    `MLX: ${sources.length} tensors, ${decisions.filter((d) => d.quant).length} of ${decisions.length} weights quantized ` +
+      `(${policy.description}), ${dtype}, ${shards.length} file(s)`,
   );
 
   const target = path.resolve(outDir);

@@ -7,7 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dataPath } from '../assets';
-import { UsageError } from '../errors';
+import { FailureError, UsageError } from '../errors';
 import { sha256Text } from '../fs/hash';
 import type { TextRef } from '../manifest/types';
 
@@ -28,7 +28,7 @@ export async function loadCalibrationText(file: string | null): Promise<Calibrat
   }
   const dir = dataPath('calibration');
   const names = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort();
-  if (!names.length) throw new Error(`the default calibration text is missing from ${dir}`);
+  if (!names.length) throw new FailureError(`the default calibration text is missing from ${dir}: the installation is damaged`);
   const parts = await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')));
   const text = parts.join('\n\n');
   return { ref: { name: DEFAULT_CALIBRATION_NAME, sha256: sha256Text(text) }, text };
@@ -38,7 +38,8 @@ export async function loadCalibrationText(file: string | null): Promise<Calibrat
 export function assertDistinctTexts(calibration: TextRef, evaluation: TextRef): void {
   if (calibration.sha256 === evaluation.sha256) {
     throw new UsageError(
-      `the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text flatters itself: use different texts`,
+      `the calibration text and the evaluation text are the same (${calibration.name}); a model calibrated on its evaluation text ` +
+        `flatters itself: use different texts`,
     );
   }
 }

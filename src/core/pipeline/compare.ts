@@ -6,14 +6,16 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomically } from '../fs/atomic';
+import type { HubAccess } from '../hf/hub-access';
 import type { JobOptions } from '../job';
-import type { GgufArtifact } from '../manifest/types';
-import type { PlanTarget } from '../plan/types';
+import type { GgufArtifact, StockCheck } from '../manifest/types';
+import type { PlanStrategy, PlanTarget } from '../plan/types';
 import { qualityChartSvg } from '../quality';
 import { quantizeModel } from './quantize';
 
 export interface CompareRequest {
   model: string;
+  hub?: HubAccess;
   target: PlanTarget;
   outDir?: string;
   textFile?: string;
@@ -24,7 +26,7 @@ export interface CompareRequest {
 
 export interface CompareRow {
   id: string;
-  strategy: string;
+  strategy: PlanStrategy;
   imatrix: boolean;
   sizeBytes: number;
   bpw: number;
@@ -34,6 +36,8 @@ export interface CompareRow {
   top1: number;
   /** Mean KLD relative to naive without imatrix, in percent (negative: better). */
   kldChangePct: number;
+  /** Pajamas rows: the check against stock on calibration text (kept 'stock': the file is the stock recipe's). */
+  stockCheck: StockCheck | null;
 }
 
 export interface CompareResult {
@@ -46,11 +50,14 @@ export interface CompareResult {
 export async function compareStrategies(request: CompareRequest, opts: JobOptions = {}): Promise<CompareResult> {
   const common = {
     model: request.model,
+    hub: request.hub,
     outDir: request.outDir,
     formats: ['gguf' as const],
     targets: [request.target],
     strategies: ['naive' as const, 'pajamas' as const],
     calibrationFile: request.calibrationFile,
+    // The check against stock runs in both calls: the same context makes their verdicts comparable.
+    contextSize: request.contextSize,
   };
   opts.onProgress?.({ step: 'compare', message: 'without an importance matrix' });
   await quantizeModel({ ...common, imatrix: { kind: 'off' }, evaluate: false, keepIntermediate: true }, opts);
@@ -62,7 +69,6 @@ export async function compareStrategies(request: CompareRequest, opts: JobOption
       evaluate: true,
       gate: false,
       evalTextFile: request.textFile,
-      contextSize: request.contextSize,
       keepIntermediate: request.keepIntermediate,
     },
     opts,
@@ -101,6 +107,7 @@ export function compareRows(artifacts: readonly GgufArtifact[]): CompareRow[] {
         kldP99: q.kldP99 ?? Number.NaN,
         top1: q.top1 ?? Number.NaN,
         kldChangePct: ((q.kldMean! - reference) / reference) * 100,
+        stockCheck: a.stockCheck ?? null,
       };
     })
     .sort((a, b) => Number(a.imatrix) - Number(b.imatrix) || a.strategy.localeCompare(b.strategy));

@@ -85,7 +85,8 @@ export async function checkAgainstPlan(file: string, plan: QuantPlan): Promise<R
     const listed = problems.slice(0, MAX_LISTED_MISMATCHES).join('; ');
     const more = problems.length > MAX_LISTED_MISMATCHES ? ` (and ${problems.length - MAX_LISTED_MISMATCHES} more)` : '';
     throw new FailureError(
-      `llama-quantize's output does not match the ${plan.strategy} ${plan.target} plan: ${listed}${more}. The output was discarded; please report this (the plan's model of llama.cpp is out of date)`,
+      `llama-quantize's output does not match the ${plan.strategy} ${plan.target} plan: ${listed}${more}. The output was discarded; ` +
+        `please report this (the plan's model of llama.cpp is out of date)`,
       { problems },
     );
   }

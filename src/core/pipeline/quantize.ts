@@ -7,11 +7,11 @@
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
-import { QualityGateError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
+import { OptionError, QualityGateError, type Remedy, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
 import { removeStaleTemps, writeAtomically } from '../fs/atomic';
 import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { sha256File } from '../fs/hash';
-import type { JobOptions } from '../job';
+import { type JobOptions, type Logger, noLog } from '../job';
 import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, type GgufArtifact, type Manifest } from '../manifest/types';
 import { relativePathProblem } from '../manifest/paths';
@@ -29,10 +29,11 @@ import { inputsKey, planTypesKey, sourceKey } from './keys';
 import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
 import { lockOutputFolder } from './output-lock';
-import { ggufArtifactId, mlxArtifactId, resolveSettings, type QuantizeRequest, type QuantizeSettings } from './options';
+import { ggufArtifactId, mlxArtifactId, resolveSettings, type OutputFormat, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
+import { checkAgainstStock, pairWithStock } from './stock-check';
 import { describeSource, resolveModelSource, type ModelSource } from './source';
-import { elapsedMs, formatTimings, newTimings, type QuantizeTimings } from './timings';
+import { elapsedMs, formatStockCheckCost, formatTimings, newTimings, type QuantizeTimings } from './timings';
 
 export interface QuantizeResult {
   manifestPath: string;
@@ -58,7 +59,7 @@ interface Run {
 
 export async function quantizeModel(request: QuantizeRequest, opts: JobOptions = {}): Promise<QuantizeResult> {
   const started = performance.now();
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   const checked = await checkRequest(request, opts);
   // One writer per output folder: a second run waits here for the first, then reuses its work.
   const release = await lockOutputFolder(checked.settings.outDir, { signal: opts.signal, log, wait: request.waitForOutputFolder });
@@ -79,6 +80,7 @@ async function runLocked(checked: CheckedRequest, started: number, opts: JobOpti
   const { settings, state } = run;
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
   for (const plan of run.plans) await ensureGgufArtifact(run, plan, intermediate, imatrix);
+  if (settings.stockCheck) await checkPajamasAgainstStock(run, intermediate, imatrix);
   const mlxStarted = performance.now();
   if (settings.formats.includes('mlx')) for (const strategy of settings.strategies) await ensureMlx(run, strategy);
   run.timings.mlxMs = elapsedMs(mlxStarted);
@@ -90,11 +92,12 @@ async function runLocked(checked: CheckedRequest, started: number, opts: JobOpti
   if (intermediate.owned && !settings.keepIntermediate) {
     await rm(intermediate.path, { force: true });
     state.manifest.baseline!.kept = false;
-    log(`deleted the F16 intermediate (pass --keep-intermediate to keep it)`);
+    log('deleted the F16 intermediate (the keep-intermediate option keeps it)');
   }
   await state.save();
   run.timings.totalMs = elapsedMs(started);
   log(formatTimings(run.timings));
+  if (settings.stockCheck) log(formatStockCheckCost(run.timings));
   if (gateError) throw gateError;
   return { manifestPath: state.file, manifest: state.manifest, built: run.built, skipped: run.skipped, timings: run.timings };
 }
@@ -112,30 +115,29 @@ interface CheckedRequest {
 
 /** Everything that can be wrong with the request, found before any heavy work. */
 async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise<CheckedRequest> {
-  const log = opts.log ?? (() => {});
-  const model = await resolveModelSource(request.model);
-  const settings = resolveSettings(request, model.name);
-  if (model.kind === 'gguf' && settings.formats.includes('mlx')) {
-    if (request.formats)
-      throw new UsageError('MLX output is written from the Hugging Face folder; a GGUF input can only give GGUF artifacts');
-    settings.formats = settings.formats.filter((f) => f !== 'mlx');
-  }
+  const log = opts.log ?? noLog;
+  resolveSettings(request, 'model'); // the options are checked before a Hub model downloads
+  const model = await resolveModelSource(request.model, { ...opts, hub: request.hub });
+  const resolved = resolveSettings(request, model.name);
+  const explicitFormats = request.formats !== undefined;
+  const formats = formatsForInput(resolved.formats, model, explicitFormats);
   opts.onProgress?.({ step: 'detect', message: model.path });
   const loaded = await loadModelTensors(model.path, opts);
-  const plans = settings.targets.flatMap((target) =>
-    settings.strategies.map((strategy) =>
+  const plans = resolved.targets.flatMap((target) =>
+    resolved.strategies.map((strategy) =>
       planQuantization(loaded.arch, loaded.tensors, {
         target,
         strategy,
-        mlxBits: settings.mlx.bits,
-        mlxGroupSize: settings.mlx.groupSize,
+        mlxBits: resolved.mlx.bits,
+        mlxGroupSize: resolved.mlx.groupSize,
         sourceIsGguf: loaded.origin === 'gguf',
       }),
     ),
   );
-  checkMlxSupport(settings, loaded, request.formats !== undefined, log);
+  const settings: QuantizeSettings = { ...resolved, formats: formatsForArchitecture(formats, loaded, explicitFormats, log) };
   const evalText = settings.evaluate ? await resolveEvalText(settings.evalTextFile ?? undefined) : null;
-  if (evalText && settings.imatrix.kind === 'auto')
+  // The importance matrix and the check against stock both read the calibration text: never the evaluation text.
+  if (evalText && (settings.imatrix.kind === 'auto' || settings.stockCheck))
     assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
   const diskNeedBytes = await checkDisk(settings, model, plans);
@@ -148,7 +150,7 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
  * on a worker thread while the converter writes the intermediate.
  */
 async function openRun(c: CheckedRequest, opts: JobOptions): Promise<{ run: Run; intermediate: Intermediate }> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   for (const name of await removeStaleTemps(c.settings.outDir)) log(`removed ${name}, left over from an interrupted run`);
   const manifestPath = path.join(c.settings.outDir, MANIFEST_FILE);
   const previous = await readPreviousManifest(manifestPath, log);
@@ -202,13 +204,21 @@ async function evaluateArtifacts(run: Run, text: EvalText): Promise<QualityGateE
   }
 }
 
-/** MLX output covers fewer architectures than GGUF: drop it from the defaults, refuse it when asked for. */
-function checkMlxSupport(settings: QuantizeSettings, loaded: ModelTensors, explicit: boolean, log: (line: string) => void): void {
-  if (!settings.formats.includes('mlx') || isMlxSupportedModelType(loaded.arch.modelType)) return;
+/** MLX is written from the Hugging Face folder: a GGUF input gives GGUF only (an error when MLX was asked for). */
+function formatsForInput(formats: OutputFormat[], model: ModelSource, explicit: boolean): OutputFormat[] {
+  if (model.kind !== 'gguf' || !formats.includes('mlx')) return formats;
+  if (explicit) throw new UsageError('MLX output is written from the Hugging Face folder; a GGUF input can only give GGUF artifacts');
+  return formats.filter((f) => f !== 'mlx');
+}
+
+/** MLX output covers fewer architectures than GGUF: left out of the defaults, refused when asked for. */
+function formatsForArchitecture(formats: OutputFormat[], loaded: ModelTensors, explicit: boolean, log: Logger): OutputFormat[] {
+  if (!formats.includes('mlx') || isMlxSupportedModelType(loaded.arch.modelType)) return formats;
   const why = `MLX output does not support ${loaded.arch.modelType} yet (supported: ${MLX_SUPPORTED_MODEL_TYPES.join(', ')})`;
-  if (explicit) throw new UnsupportedError(`${why}; use --formats gguf`);
+  if (explicit)
+    throw new UnsupportedError(`${why}; ask for GGUF only`, { remedies: [{ option: 'formats', value: 'gguf' }] satisfies Remedy[] });
   log(`${why}; writing GGUF only`);
-  settings.formats = settings.formats.filter((f) => f !== 'mlx');
+  return formats.filter((f) => f !== 'mlx');
 }
 
 async function ensureMlx(run: Run, strategy: PlanStrategy): Promise<void> {
@@ -298,7 +308,8 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
   run.timings.tools.push({ step: 'llama-imatrix', ms: result.toolMs });
   for (const gap of result.coverage?.underCovered ?? []) {
     opts.log?.(
-      `warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} round(s)`,
+      `warning: expert ${gap.expert} of layer ${gap.layer} saw only ${gap.tokens} calibration tokens after ${result.coverage!.rounds} ` +
+        `round(s)`,
     );
   }
   const record: Calibration = {
@@ -320,7 +331,7 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
  */
 async function userImatrix(run: Run, file: string): Promise<Calibration> {
   const info = await stat(file).catch(() => null);
-  if (!info?.isFile()) throw new UsageError(`--imatrix ${file}: no such file`);
+  if (!info?.isFile()) throw new OptionError('imatrix', file, 'auto, off or an existing importance-matrix file');
   const sha256 = await sha256File(file, run.opts);
   let recorded = relative(run, file);
   if (relativePathProblem(recorded) !== null) {
@@ -390,6 +401,30 @@ async function ensureGgufArtifact(run: Run, plan: QuantPlan, intermediate: Inter
   state.upsertArtifact(artifact);
   run.built.push(artifact.path);
   await state.save();
+}
+
+/** Every pajamas GGUF of this run measured against the stock recipe's file on calibration text (stock-check.ts). */
+async function checkPajamasAgainstStock(run: Run, intermediate: Intermediate, imatrix: Calibration | null): Promise<void> {
+  const { settings } = run;
+  const pairs = pairWithStock(run.plans, run.loaded);
+  if (!pairs.length) return;
+  const summary = await checkAgainstStock(
+    {
+      tools: run.tools,
+      state: run.state,
+      outDir: settings.outDir,
+      modelName: run.model.name,
+      intermediate,
+      calibration: await loadCalibrationText(settings.calibrationFile),
+      contextSize: settings.contextSize,
+      pairs,
+      imatrix,
+      naiveBuilt: settings.strategies.includes('naive'),
+    },
+    run.opts,
+  );
+  run.timings.tools.push(...summary.tools);
+  run.timings.stockCheckMs = summary.ms;
 }
 
 function relative(run: Run, file: string): string {

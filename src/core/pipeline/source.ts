@@ -1,16 +1,20 @@
 /**
- * The model a quantize run starts from: a Hugging Face folder, or an F16/BF16/F32 GGUF
- * (requantization). Its files are hashed so unchanged inputs are recognised on the next run;
- * a file whose size and mtime match the previous manifest keeps its recorded hash.
+ * The model a quantize run starts from: a Hugging Face folder, a Hub repo id (downloaded into the
+ * shared HF cache, then read from its snapshot folder), or an F16/BF16/F32 GGUF (requantization).
+ * Its files are hashed so unchanged inputs are recognised on the next run; a file whose size and
+ * mtime match the previous manifest keeps its recorded hash, and a Hub file keeps the Hub's sha256.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isHubRepoId } from '../arch/detect';
 import { UnsupportedError, UsageError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
+import { isUnquantizedType } from '../formats/ggml-types';
 import { hasSafetensorsWeights } from '../formats/safetensors';
 import { sha256FilesInWorker } from '../fs/hash';
 import { isTempPath } from '../fs/atomic';
+import type { HubAccess } from '../hf/hub-access';
+import { downloadHubModel } from '../hf/hub-download';
+import { isHubRef, parseHubRef } from '../hf/repo-ref';
 import type { JobOptions } from '../job';
 import type { ManifestSource, SourceFile } from '../manifest/types';
 
@@ -20,19 +24,28 @@ export interface ModelSource {
   path: string;
   /** Short name used in artifact names. */
   name: string;
+  /** Set when the folder is a Hub snapshot. */
+  hub?: HubOrigin;
 }
 
-const UNQUANTIZED = new Set(['F32', 'F16', 'BF16']);
+export interface HubOrigin {
+  repoId: string;
+  revision: string;
+  commit: string;
+  /** sha256 of the files the Hub lists one for (LFS files), by path in the snapshot. */
+  sha256: Record<string, string>;
+}
 
-export async function resolveModelSource(input: string): Promise<ModelSource> {
+export interface SourceOptions extends JobOptions {
+  /** How to reach the Hub when the model is a repo id. */
+  hub?: HubAccess;
+}
+
+export async function resolveModelSource(input: string, opts: SourceOptions = {}): Promise<ModelSource> {
   const abs = path.resolve(input);
   const info = await stat(abs).catch(() => null);
   if (!info) {
-    if (isHubRepoId(input)) {
-      throw new UnsupportedError(
-        `quantizing straight from the Hugging Face Hub (${input}) is not supported yet; download the model and pass its folder`,
-      );
-    }
+    if (isHubRef(input)) return hubSource(input, opts);
     throw new UsageError(`no such model folder or file: ${input}`);
   }
   if (info.isDirectory()) {
@@ -44,13 +57,28 @@ export async function resolveModelSource(input: string): Promise<ModelSource> {
   }
   if (!abs.toLowerCase().endsWith('.gguf')) throw new UsageError(`${abs} is neither a model folder nor a .gguf file`);
   const file = await readGgufHeader(abs);
-  const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !UNQUANTIZED.has(t.type));
+  const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !isUnquantizedType(t.type));
   if (quantized.length) {
     throw new UnsupportedError(
-      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from the original model folder`,
+      `${abs} is already quantized (${quantized[0]!.name} is ${quantized[0]!.type}); quantize from an F16, BF16 or F32 GGUF, or from ` +
+        `the original model folder`,
     );
   }
   return { kind: 'gguf', path: abs, name: path.basename(abs, path.extname(abs)).replace(/[-_.](f16|bf16|f32)$/i, '') };
+}
+
+/** A repo id: the files a conversion needs, downloaded into the HF cache (or found there). */
+async function hubSource(input: string, opts: SourceOptions): Promise<ModelSource> {
+  const ref = parseHubRef(input);
+  const snapshot = await downloadHubModel(ref, opts);
+  const sha256 = Object.fromEntries(snapshot.files.filter((f) => f.sha256).map((f) => [f.path, f.sha256!]));
+  const name = ref.repoId.slice(ref.repoId.indexOf('/') + 1);
+  return {
+    kind: 'hf-folder',
+    path: snapshot.path,
+    name,
+    hub: { repoId: snapshot.repoId, revision: snapshot.revision, commit: snapshot.commit, sha256 },
+  };
 }
 
 /**
@@ -87,14 +115,18 @@ export async function describeSource(source: ModelSource, previous: ManifestSour
     if (!info.isFile()) continue;
     const before = known.get(name);
     const unchanged = before && before.sizeBytes === info.size && before.mtimeMs === info.mtimeMs;
-    const file: SourceFile = { path: name, sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256: unchanged ? before.sha256 : '' };
+    const listed = source.hub?.sha256[name];
+    const sha256 = listed ?? (unchanged ? before.sha256 : '');
+    const file: SourceFile = { path: name, sizeBytes: info.size, mtimeMs: info.mtimeMs, sha256 };
     files.push(file);
-    if (!unchanged) toHash.push(file);
+    if (!sha256) toHash.push(file);
   }
   const digests = await sha256FilesInWorker(
     toHash.map((f) => path.join(dir, f.path)),
     opts.signal,
   );
   toHash.forEach((f, i) => (f.sha256 = digests[i]!));
+  const { hub } = source;
+  if (hub) return { kind: 'hub', path: source.path, repoId: hub.repoId, revision: hub.revision, commit: hub.commit, files };
   return { kind: source.kind, path: source.path, repoId: null, revision: null, files };
 }

@@ -20,10 +20,15 @@ export interface QuantizeTimings {
   tools: ToolRunTiming[];
   mlxMs: number;
   evaluateMs: number;
+  /**
+   * The check of pajamas files against stock, timed whole; its tool runs are also listed in
+   * `tools` (so it is not a separate term of the total).
+   */
+  stockCheckMs: number;
 }
 
 export function newTimings(): QuantizeTimings {
-  return { totalMs: 0, convertMs: 0, tools: [], mlxMs: 0, evaluateMs: 0 };
+  return { totalMs: 0, convertMs: 0, tools: [], mlxMs: 0, evaluateMs: 0, stockCheckMs: 0 };
 }
 
 export function toolsMs(t: QuantizeTimings): number {
@@ -56,4 +61,10 @@ export function formatTimings(t: QuantizeTimings): string {
   ];
   const runs = t.tools.length ? t.tools.map((r) => `${r.step} ${s(r.ms)}`).join(', ') : 'none';
   return `timings: total ${s(t.totalMs)} = ${parts.join(' + ')}; tool runs: ${runs}`;
+}
+
+/** The check against stock as a share of the run, e.g. "check against stock: 12.30 s of 160.02 s (7.7%)". */
+export function formatStockCheckCost(t: QuantizeTimings): string {
+  const pct = t.totalMs > 0 ? (100 * t.stockCheckMs) / t.totalMs : 0;
+  return `check against stock: ${s(t.stockCheckMs)} of ${s(t.totalMs)} (${pct.toFixed(1)}%)`;
 }

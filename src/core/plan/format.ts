@@ -45,8 +45,11 @@ function formatTotals(plan: QuantPlan): string[] {
   const delta = t.sizeBytes - t.stockSizeBytes;
   const pct = t.stockSizeBytes ? ((delta / t.stockSizeBytes) * 100).toFixed(1) : '0.0';
   return [
-    `GGUF: ${formatBytes(t.sizeBytes)} (${t.bpw.toFixed(2)} bpw); stock ${plan.target}: ${formatBytes(t.stockSizeBytes)} (${t.stockBpw.toFixed(2)} bpw); difference ${delta >= 0 ? '+' : ''}${formatBytes(delta)} (${delta >= 0 ? '+' : ''}${pct}%)`,
-    `MLX: ${formatBytes(t.mlxSizeBytes)} (${t.mlxBpw.toFixed(2)} bpw; body ${plan.mlxDefault.bits}-bit, group ${plan.mlxDefault.groupSize})`,
+    `GGUF: ${formatBytes(t.sizeBytes)} (${t.bpw.toFixed(2)} bpw); ` +
+      `stock ${plan.target}: ${formatBytes(t.stockSizeBytes)} (${t.stockBpw.toFixed(2)} bpw); ` +
+      `difference ${delta >= 0 ? '+' : ''}${formatBytes(delta)} (${delta >= 0 ? '+' : ''}${pct}%)`,
+    `MLX: ${formatBytes(t.mlxSizeBytes)} (${t.mlxBpw.toFixed(2)} bpw; ` +
+      `body ${plan.mlxDefault.bits}-bit, group ${plan.mlxDefault.groupSize})`,
     `Parameters: ${t.parameters.toLocaleString('en-US')}`,
   ];
 }
@@ -55,7 +58,9 @@ function tensorLine(label: string, t: PlannedTensor): string {
   const stock = t.ggufType === t.stockType ? '' : ` (stock ${t.stockType})`;
   const mlx = t.mlx ? `mlx ${t.mlx.bits}b/${t.mlx.groupSize}` : 'mlx keep';
   const fallback = t.fallback ? `; ${t.fallback.reason}` : '';
-  return `  ${label.padEnd(24)} ${`${t.ggufType}${stock}`.padEnd(18)} ${`[${t.shape.join(', ')}]`.padEnd(20)} ${mlx.padEnd(13)} ${t.reason}${fallback}`;
+  const types = `${t.ggufType}${stock}`.padEnd(18);
+  const shape = `[${t.shape.join(', ')}]`.padEnd(20);
+  return `  ${label.padEnd(24)} ${types} ${shape} ${mlx.padEnd(13)} ${t.reason}${fallback}`;
 }
 
 /** Reading order inside a block: attention, then the feed-forward network, then the rest. */

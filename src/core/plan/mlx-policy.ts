@@ -6,7 +6,7 @@
  */
 import type { ArchitectureInfo } from '../arch/types';
 import { elementCount, type GgmlTypeName } from '../formats/ggml-types';
-import { UsageError } from '../errors';
+import { OptionError } from '../errors';
 import { MLX_BITS, MLX_GROUP_SIZES, type MlxQuant, type PlanOptions, type PlannedTensor, type TensorKind } from './types';
 
 export const MLX_DEFAULT_BITS = 4;
@@ -40,10 +40,9 @@ export interface MlxRow {
 export function validateMlxOptions(options: Pick<PlanOptions, 'mlxBits' | 'mlxGroupSize'>): MlxQuant {
   const bits = options.mlxBits ?? MLX_DEFAULT_BITS;
   const groupSize = options.mlxGroupSize ?? MLX_DEFAULT_GROUP_SIZE;
-  if (!(MLX_BITS as readonly number[]).includes(bits))
-    throw new UsageError(`--mlx-bits must be one of ${MLX_BITS.join(', ')}, got ${bits}`);
+  if (!(MLX_BITS as readonly number[]).includes(bits)) throw new OptionError('mlxBits', bits, `one of ${MLX_BITS.join(', ')}`);
   if (!(MLX_GROUP_SIZES as readonly number[]).includes(groupSize)) {
-    throw new UsageError(`--mlx-group-size must be one of ${MLX_GROUP_SIZES.join(', ')}, got ${groupSize}`);
+    throw new OptionError('mlxGroupSize', groupSize, `one of ${MLX_GROUP_SIZES.join(', ')}`);
   }
   return { bits, groupSize };
 }

@@ -6,7 +6,7 @@
  */
 import type { ArchitectureInfo } from '../arch/types';
 import type { ModelTensor } from '../arch/model-tensor';
-import { elementCount, type GgmlTypeName, isGgmlTypeName, tensorBytes } from '../formats/ggml-types';
+import { elementCount, type GgmlTypeName, isGgmlTypeName, isUnquantizedType, tensorBytes } from '../formats/ggml-types';
 import { allocateBits, type AllocationItem } from './allocate';
 import { layerOf } from '../arch/model-tensor';
 import { EXPERT_KINDS, tensorKind } from './classify';
@@ -24,15 +24,17 @@ const PAJAMAS_LADDER: Record<PlanTarget, GgmlTypeName[]> = {
   Q8_0: ['Q6_K', 'Q8_0', 'F16'],
 };
 
-/** Kinds whose type never drops below the stock recipe's choice (llama.cpp's own floor for them). */
-const STOCK_FLOOR_KINDS: ReadonlySet<TensorKind> = new Set(['output']);
-
 interface Prepared {
   tensor: ModelTensor;
   kind: TensorKind;
   layer: number | null;
   sourceType: GgmlTypeName;
   stock: StockDecision;
+  /**
+   * The tensor writes the logits: output.weight, or with tied embeddings (no output.weight, as
+   * llama-quantize decides it) the token embedding, which is then the first and the last layer at once.
+   */
+  outputHead: boolean;
 }
 
 export function planQuantization(arch: ArchitectureInfo, tensors: readonly ModelTensor[], options: PlanOptions): QuantPlan {
@@ -89,13 +91,18 @@ export function planQuantization(arch: ArchitectureInfo, tensors: readonly Model
 function prepare(arch: ArchitectureInfo, tensors: readonly ModelTensor[], options: PlanOptions): Prepared[] {
   const stockInput = tensors.map((t) => ({ name: t.name, shape: t.shape, sourceType: sourceTypeOf(t, options) }));
   const stock = stockTypes(stockModelInfo(arch, tensors), stockInput, options.target);
-  return tensors.map((t, i) => ({
-    tensor: t,
-    kind: tensorKind(t.name),
-    layer: layerOf(t.name),
-    sourceType: stockInput[i]!.sourceType,
-    stock: stock.get(t.name)!,
-  }));
+  const tied = !tensors.some((t) => tensorKind(t.name) === 'output');
+  return tensors.map((t, i) => {
+    const kind = tensorKind(t.name);
+    return {
+      tensor: t,
+      kind,
+      layer: layerOf(t.name),
+      sourceType: stockInput[i]!.sourceType,
+      stock: stock.get(t.name)!,
+      outputHead: kind === 'output' || (tied && kind === 'token_embd'),
+    };
+  });
 }
 
 /** A GGUF input tells its types; an HF checkpoint is planned as the intermediate GGUF the converter writes. */
@@ -142,8 +149,10 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
       fixedBytes += tensorBytes(p.sourceType, p.tensor.shape);
       continue;
     }
-    const { candidates, wanted } = candidateTypes(p, target);
-    const { gain, because } = tensorGain(arch, p.kind, p.layer, gains);
+    const floored = p.outputHead && gains[p.kind] === undefined;
+    const { candidates, wanted } = candidateTypes(p, target, floored);
+    const { gain, because } = tensorGain(arch, { kind: p.kind, layer: p.layer, outputHead: p.outputHead }, gains);
+    if (floored) because.push(`never below stock's ${p.stock.type} for the output head without a measured gain`);
     const note = sizeNote(arch, p.kind);
     details.set(p.tensor.name, { wanted, because: note ? [...because, note] : because });
     items.push({ name: p.tensor.name, shape: p.tensor.shape, candidates, gain });
@@ -166,15 +175,20 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
 
 /** Quantizable by llama-quantize and not already quantized in the source (e.g. MXFP4 experts). */
 function isAllocatable(p: Prepared): boolean {
-  const alreadyQuantized = !['F32', 'F16', 'BF16'].includes(p.sourceType);
+  const alreadyQuantized = !isUnquantizedType(p.sourceType);
   return p.stock.quantizable && !alreadyQuantized;
 }
 
 /**
  * The ladder's types as this tensor can hold them: a type whose blocks do not divide the row
- * becomes llama.cpp's fallback for it; duplicates collapse; kinds with a floor start at stock.
+ * becomes llama.cpp's fallback for it (so costs and errors are those of the type really written);
+ * duplicates collapse; a floored tensor starts at the stock recipe's type.
  */
-function candidateTypes(p: Prepared, target: PlanTarget): { candidates: GgmlTypeName[]; wanted: Map<GgmlTypeName, GgmlTypeName> } {
+function candidateTypes(
+  p: Prepared,
+  target: PlanTarget,
+  floored: boolean,
+): { candidates: GgmlTypeName[]; wanted: Map<GgmlTypeName, GgmlTypeName> } {
   const rowLength = p.tensor.shape[0] ?? 1;
   const wanted = new Map<GgmlTypeName, GgmlTypeName>();
   for (const type of PAJAMAS_LADDER[target]) {
@@ -182,7 +196,7 @@ function candidateTypes(p: Prepared, target: PlanTarget): { candidates: GgmlType
     if (!wanted.has(held)) wanted.set(held, type);
   }
   let candidates = [...wanted.keys()].sort((a, b) => tensorBytes(a, p.tensor.shape) - tensorBytes(b, p.tensor.shape));
-  if (STOCK_FLOOR_KINDS.has(p.kind)) {
+  if (floored) {
     const floorBytes = tensorBytes(p.stock.type, p.tensor.shape);
     const kept = candidates.filter((c) => tensorBytes(c, p.tensor.shape) >= floorBytes);
     candidates = kept.length ? kept : [p.stock.type];
@@ -221,7 +235,7 @@ function planNotes(arch: ArchitectureInfo, planned: readonly PlannedTensor[]): s
       `MoE: ${arch.moe.numExperts} experts, ${arch.moe.numExpertsPerToken} per token; ${experts} stacked expert tensors; routers stay F32`,
     );
   }
-  const preQuantized = planned.filter((t) => !['F32', 'F16', 'BF16'].includes(t.sourceType));
+  const preQuantized = planned.filter((t) => !isUnquantizedType(t.sourceType));
   if (preQuantized.length)
     notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
   return notes;

@@ -46,14 +46,16 @@ function specialHandling(arch: ArchitectureInfo): string[] {
   const out: string[] = [];
   if (arch.attention === 'gqa' || arch.attention === 'mqa') {
     out.push(
-      `${arch.attention.toUpperCase()} ${arch.gqaRatio}:1: key/value projections are small and shared by ${arch.gqaRatio} query heads; they get more bits`,
+      `${arch.attention.toUpperCase()} ${arch.gqaRatio}:1: key/value projections are small ` +
+        `and shared by ${arch.gqaRatio} query heads; they get more bits`,
     );
   }
   if (arch.attention === 'mla') out.push('MLA: the latent key/value and query projections are shared by every head; they get more bits');
   if (arch.moe) {
     const { numExperts, numExpertsPerToken, numSharedExperts } = arch.moe;
     out.push(
-      `MoE: routers stay F32 in GGUF and 8-bit in MLX; routed experts (${numExpertsPerToken} of ${numExperts} per token) carry the bit savings`,
+      'MoE: routers stay F32 in GGUF and 8-bit in MLX; ' +
+        `routed experts (${numExpertsPerToken} of ${numExperts} per token) carry the bit savings`,
     );
     if (numSharedExperts > 0) out.push(`${numSharedExperts} shared expert(s) serve every token and are treated like dense FFN weights`);
   }
@@ -61,7 +63,8 @@ function specialHandling(arch: ArchitectureInfo): string[] {
     out.push(`sliding window ${arch.slidingWindow}: the global-attention layers get more bits than the local ones`);
   if (arch.attentionPattern === 'hybrid')
     out.push(
-      'hybrid: the few softmax-attention layers get more bits; SSM/linear-attention projections are weighted for recurrent error build-up; conv1d stays F32',
+      'hybrid: the few softmax-attention layers get more bits; ' +
+        'SSM/linear-attention projections are weighted for recurrent error build-up; conv1d stays F32',
     );
   if (arch.tiedEmbeddings) out.push('tied embeddings: token_embd is also the output head and is planned as one');
   if (arch.sourceQuantization)

@@ -60,22 +60,29 @@ const OUTPUT_GAIN_PER_LAYER = 5;
 const EDGE_LAYER_FACTOR = 1.5;
 const GLOBAL_ATTENTION_FACTOR = 2;
 
-export function tensorGain(arch: ArchitectureInfo, kind: TensorKind, layer: number | null, measured: KindGains = {}): TensorGain {
+/** Where a tensor sits: its kind, its layer, and whether it writes the logits (output.weight or a tied embedding). */
+export interface TensorRole {
+  kind: TensorKind;
+  layer: number | null;
+  outputHead: boolean;
+}
+
+export function tensorGain(arch: ArchitectureInfo, role: TensorRole, measured: KindGains = {}): TensorGain {
+  const { kind, layer } = role;
   const g: TensorGain = { gain: 1, because: [] };
   const measuredGain = measured[kind];
   if (measuredGain !== undefined) {
     g.gain = Math.max(measuredGain, Number.MIN_VALUE);
     g.because.push(`measured gain ${formatGain(measuredGain)} on calibration text`);
   } else if (kind === 'token_embd' || kind === 'output') {
-    const perLayer = kind === 'output' || arch.tiedEmbeddings ? OUTPUT_GAIN_PER_LAYER : TOKEN_EMBD_GAIN_PER_LAYER;
-    g.gain = perLayer * arch.numLayers;
-    const role =
+    g.gain = edgeGain(kind, role.outputHead, arch.numLayers);
+    const what =
       kind === 'output'
         ? 'the output head writes the logits'
-        : arch.tiedEmbeddings
-          ? 'tied: the embedding is also the output head'
+        : role.outputHead
+          ? 'tied: the output head and the embedding at once, their gains added'
           : 'the embedding feeds every layer';
-    g.because.push(`${role} (gain ${formatGain(g.gain)})`);
+    g.because.push(`${what} (gain ${formatGain(g.gain)})`);
   } else {
     const [gain, why] = KIND_GAIN[kind] ?? KIND_GAIN.other!;
     g.gain = gain;
@@ -97,6 +104,15 @@ export function tensorGain(arch: ArchitectureInfo, kind: TensorKind, layer: numb
     }
   }
   return g;
+}
+
+/**
+ * The embedding's and the output head's gains grow with depth; a tied embedding plays both roles
+ * (its errors enter at the first layer and again in the logits), so it gets both gains.
+ */
+function edgeGain(kind: 'token_embd' | 'output', outputHead: boolean, numLayers: number): number {
+  if (kind === 'output') return OUTPUT_GAIN_PER_LAYER * numLayers;
+  return (TOKEN_EMBD_GAIN_PER_LAYER + (outputHead ? OUTPUT_GAIN_PER_LAYER : 0)) * numLayers;
 }
 
 /** The first and last eighth of the layers (at least the first and the last one). */

@@ -62,7 +62,7 @@ export async function findPython(
   if (explicit) {
     const info = await probePython(explicit, opts.signal);
     if (!info)
-      throw new FailureError(`${explicit} does not run as Python; point --python (or PAJAMAS_PYTHON) at a Python ${minText} or newer`, {
+      throw new FailureError(`${explicit} does not run as Python; choose a Python ${minText} or newer (PAJAMAS_PYTHON names it)`, {
         python: explicit,
       });
     if (!isSupportedPython(info)) {
@@ -82,7 +82,7 @@ export async function findPython(
   if (usable[0]) return usable[0];
   const seen = found.length ? ` (found ${found.map((p) => `${p.command} ${p.version}`).join(', ')})` : '';
   throw new FailureError(
-    `no Python ${minText} or newer on PATH${seen}; install one (macOS: brew install python@3.12) or name it with --python / PAJAMAS_PYTHON`,
+    `no Python ${minText} or newer on PATH${seen}; install one (macOS: brew install python@3.12) or name it with PAJAMAS_PYTHON`,
     {
       found: found.map((p) => ({ command: p.command, version: p.version })),
     },

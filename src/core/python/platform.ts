@@ -24,6 +24,8 @@ export function mlxPlatformSupport(platform: NodeJS.Platform = process.platform,
   return {
     supported: false,
     platform: name,
-    message: `MLX runs only on Apple Silicon Macs (macOS arm64), not on ${name}${rosetta}. Use the GGUF output here (it runs everywhere), or pass force to try installing mlx-lm anyway.`,
+    message:
+      `MLX runs only on Apple Silicon Macs (macOS arm64), not on ${name}${rosetta}. Use the GGUF output here (it runs ` +
+      `everywhere), or pass force to try installing mlx-lm anyway.`,
   };
 }

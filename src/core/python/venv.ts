@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FailureError, UnsupportedError, throwIfCancelled } from '../errors';
 import { writeDirectoryAtomically } from '../fs/atomic';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { llamaCacheRoot } from '../llamacpp/cache';
 import { spawnCollect, type ProcessOutcome } from '../llamacpp/process';
 import { findPython, type PythonInfo } from './find';
@@ -97,7 +97,7 @@ export async function ensureMlxVenv(opts: EnsureMlxVenvOptions): Promise<MlxVenv
   if (!support.supported && !opts.force) throw new UnsupportedError(support.message, { platform: support.platform, alternative: 'gguf' });
   const existing = await readMlxVenv(opts.storageDir);
   if (existing && !opts.reinstall && existing.record.requirement === requirement) return existing;
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? noLog;
   if (!support.supported) log(`warning: ${support.message}`);
   const base = await findPython({ python: opts.python, env: opts.env, signal: opts.signal });
   log(`Python ${base.version} (${base.executable}) -> ${path.join(opts.storageDir, VENV_DIR_NAME)}`);
@@ -204,7 +204,8 @@ function tail(out: ProcessOutcome): string {
 function venvError(base: PythonInfo, out: ProcessOutcome): FailureError {
   const text = `${out.stdout}\n${out.stderr}`;
   const hint = /ensurepip|No module named venv/.test(text)
-    ? " Python's venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with --python."
+    ? " Python's venv module is missing: on Debian/Ubuntu install python3-venv (apt install python3-venv), or name another Python with " +
+      'PAJAMAS_PYTHON.'
     : '';
   return new FailureError(`"${base.command} -m venv" failed (exit ${out.exitCode ?? out.signal}).${hint}\n${tail(out)}`, {
     python: base.executable,
@@ -212,8 +213,13 @@ function venvError(base: PythonInfo, out: ProcessOutcome): FailureError {
 }
 
 /** Connection failures pip reports when it cannot reach its index. */
-const OFFLINE =
-  /NewConnectionError|Temporary failure in name resolution|Name or service not known|Network is unreachable|Failed to establish a new connection|ConnectTimeout|Read timed out|ProxyError|Max retries exceeded|nodename nor servname/;
+const OFFLINE = new RegExp(
+  [
+    ...['NewConnectionError', 'Temporary failure in name resolution', 'Name or service not known', 'Network is unreachable'],
+    ...['Failed to establish a new connection', 'ConnectTimeout', 'Read timed out', 'ProxyError', 'Max retries exceeded'],
+    'nodename nor servname',
+  ].join('|'),
+);
 
 function pipError(requirement: string, out: ProcessOutcome): FailureError {
   const text = `${out.stdout}\n${out.stderr}`;
@@ -221,9 +227,12 @@ function pipError(requirement: string, out: ProcessOutcome): FailureError {
   if (out.timedOut) why = `pip did not finish within ${Math.round(out.durationMs / 60_000)} minutes`;
   else if (OFFLINE.test(text))
     why =
-      'pip cannot reach the package index (offline, or blocked by a proxy or firewall?). Connect to the internet, or set PIP_INDEX_URL to a reachable index, and try again';
+      'pip cannot reach the package index (offline, or blocked by a proxy or firewall?). Connect to the internet, or set PIP_INDEX_URL ' +
+      'to a reachable index, and try again';
   else if (/from versions: none|No matching distribution/.test(text)) {
-    why = `pip found no installable ${requirement}: the index is unreachable (offline?) or has no build of it for this Python and platform. Connect to the internet (or set PIP_INDEX_URL) and try again`;
+    why =
+      `pip found no installable ${requirement}: the index is unreachable (offline?) or has no build of it for this Python and ` +
+      `platform. Connect to the internet (or set PIP_INDEX_URL) and try again`;
   } else why = `pip exited with code ${out.exitCode}`;
   return new FailureError(`could not install ${requirement}: ${why}. Nothing was left behind.\n${tail(out)}`, {
     requirement,

@@ -7,11 +7,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { convertToGguf } from '../convert';
-import { FailureError, UsageError, throwIfCancelled } from '../errors';
+import { FailureError, type Remedy, UsageError, throwIfCancelled } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { sha256File } from '../fs/hash';
 import type { LlamaTools } from '../llamacpp';
-import type { JobOptions } from '../job';
+import { type JobOptions, noLog } from '../job';
 import { formatBytes } from '../units';
 import { type KldBaseEntry, type KldBaseRequest, baselineIdentity, computeKldBase, findKldBase } from './kld-cache';
 import { availableChunks, planBaseChunks } from './kld-cap';
@@ -71,7 +71,7 @@ export async function prepareBaseline(spec: BaselineSpec, c: BaselineContext, jo
 }
 
 async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, state: { rebuilt: boolean }): Promise<PreparedBaseline> {
-  const log = job.log ?? (() => {});
+  const log = job.log ?? noLog;
   const toolOpts = { ...job, tools: c.tools, threads: c.threads };
   const rebuiltId = !spec.exists && c.referenceGguf === null ? await rebuildBaseline(spec, c.statfs, job, state) : null;
   const tokenizerModel = spec.exists || state.rebuilt ? spec.path : c.referenceGguf!;
@@ -122,7 +122,8 @@ async function prepare(spec: BaselineSpec, c: BaselineContext, job: JobOptions, 
     if (again) return done(again, plan.chunks, plan.capReason);
   }
   log(
-    `computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ${c.cacheDir}`,
+    `computing the baseline's log-probabilities over ${plan.chunks} chunk(s) of ${c.ctx} tokens (${formatBytes(plan.bytes)}) into ` +
+      `${c.cacheDir}`,
   );
   const entry = await computeKldBase(c.cacheDir, request(plan.chunks), spec.path, c.text.path, toolOpts);
   return done(entry, plan.chunks, plan.capReason);
@@ -133,7 +134,8 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   if (!spec.rebuildFrom) {
     throw new UsageError(
       `the F16 baseline ${spec.path} was deleted after quantizing and the model's source is not available to rebuild it: ` +
-        'pass an F16 GGUF of the same model with --baseline, or quantize again with --keep-intermediate',
+        'name an F16 GGUF of the same model as the baseline, or quantize again keeping the F16 intermediate',
+      { remedies: [{ option: 'baseline' }, { option: 'keepIntermediate', value: true }] satisfies Remedy[] },
     );
   }
   const need = spec.recorded?.sizeBytes ?? 0;
@@ -141,7 +143,9 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   const free = await freeBytes(statfs, dir);
   if (need && free < need + REBUILD_DISK_RESERVE_BYTES) {
     throw new FailureError(
-      `rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: free some space or pass --baseline`,
+      `rebuilding the F16 baseline needs ${formatBytes(need)} at ${dir}, and ${formatBytes(free)} is free: ` +
+        'free some space or name an F16 GGUF of the model as the baseline',
+      { remedies: [{ option: 'baseline' }] satisfies Remedy[] },
     );
   }
   job.log?.(`the F16 baseline ${spec.path} was deleted after quantizing (kept: false); rebuilding it from ${spec.rebuildFrom}`);
@@ -150,7 +154,8 @@ async function rebuildBaseline(spec: BaselineSpec, statfs: StatFs, job: JobOptio
   const sha = await sha256File(spec.path, { ...job, step: 'hash baseline' });
   if (spec.recorded?.sha256 && sha !== spec.recorded.sha256) {
     job.log?.(
-      `the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter changed since quantizing`,
+      `the rebuilt baseline's sha256 (${sha}) differs from the manifest's (${spec.recorded.sha256}): the source or the converter ` +
+        `changed since quantizing`,
     );
   }
   return `sha256:${sha}`;

@@ -70,7 +70,9 @@ function marker(x: number, y: number, imatrix: boolean, colour: string, title: s
   if (!imatrix)
     return `<circle class="${cls}" cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${POINT_RADIUS}" fill="${colour}">${tip}</circle>`;
   const r = POINT_RADIUS + 1;
-  const d = `M${x.toFixed(1)},${(y - r).toFixed(1)} L${(x + r).toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${(y + r).toFixed(1)} L${(x - r).toFixed(1)},${y.toFixed(1)} Z`;
+  const d =
+    `M${x.toFixed(1)},${(y - r).toFixed(1)} L${(x + r).toFixed(1)},${y.toFixed(1)} L${x.toFixed(1)},${(y + r).toFixed(1)} ` +
+    `L${(x - r).toFixed(1)},${y.toFixed(1)} Z`;
   return `<path class="${cls}" d="${d}" fill="${colour}">${tip}</path>`;
 }
 
@@ -174,7 +176,8 @@ function axes(
         `<line x1="${left}" y1="${sy(t).toFixed(1)}" x2="${left + plotW}" y2="${sy(t).toFixed(1)}" stroke="#e5e5e5"/>` +
         `<text x="${left - 8}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${formatTick(t)}</text></g>`,
     ),
-    `<text class="axis-title" transform="translate(20 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">mean KL divergence vs F16</text>`,
+    `<text class="axis-title" transform="translate(20 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">mean KL divergence ` +
+      `vs F16</text>`,
     `</g>`,
   ];
   return out;
@@ -187,7 +190,8 @@ function legend(points: readonly ChartPoint[], colours: Map<string, string>, wid
   series.forEach((p, i) => {
     const y = MARGIN.top + 10 + i * 22;
     out.push(
-      `<g class="legend-item">${marker(x, y, p.imatrix, colours.get(p.strategy)!, seriesName(p), 'legend-marker')}<text x="${x + 14}" y="${y + 4}">${escapeXml(seriesName(p))}</text></g>`,
+      `<g class="legend-item">${marker(x, y, p.imatrix, colours.get(p.strategy)!, seriesName(p), 'legend-marker')}<text x="${x + 14}" ` +
+        `y="${y + 4}">${escapeXml(seriesName(p))}</text></g>`,
     );
   });
   out.push('</g>');

@@ -9,7 +9,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { FormatError, UsageError, throwIfCancelled } from '../errors';
+import { FormatError, OptionError, type Remedy, UsageError, throwIfCancelled } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { tempPathFor } from '../fs/atomic';
 import type { JobOptions } from '../job';
@@ -17,7 +17,7 @@ import { type LlamaTools, ensureLlamaTools } from '../llamacpp';
 import { readManifest, writeManifest } from '../manifest/io';
 import type { Manifest, QualityResult, TextRef } from '../manifest/types';
 import { type PreparedBaseline, type StatFs, nodeStatFs, prepareBaseline } from './baseline';
-import { DEFAULT_GATE_THRESHOLD_PCT, gateFailures, gateVerdict, qualityGateError } from './gate';
+import { DEFAULT_GATE_THRESHOLD_PCT, checkGateThreshold, gateFailures, gateVerdict, qualityGateError } from './gate';
 import { defaultKldCacheDir } from './kld-cache';
 import { availableChunks } from './kld-cap';
 import { type KldResult, runKlDivergence } from './kld';
@@ -162,15 +162,17 @@ export async function evaluate(input: string, options: EvaluateOptions = {}, job
   }
 }
 
+/** The evaluation context size, checked: llama-perplexity needs MIN_EVAL_CTX tokens or more. */
+export function checkEvalContext(ctx: number): number {
+  if (!Number.isInteger(ctx) || ctx < MIN_EVAL_CTX) throw new OptionError('contextSize', ctx, `an integer of at least ${MIN_EVAL_CTX}`);
+  return ctx;
+}
+
 async function checkSettings(options: EvaluateOptions): Promise<Settings> {
-  const ctx = options.ctx ?? DEFAULT_EVAL_CTX;
-  if (!Number.isInteger(ctx) || ctx < MIN_EVAL_CTX)
-    throw new UsageError(`--ctx must be an integer of at least ${MIN_EVAL_CTX}, got ${ctx}`);
-  const thresholdPct = options.gateThresholdPct ?? DEFAULT_GATE_THRESHOLD_PCT;
-  if (!Number.isFinite(thresholdPct) || thresholdPct < 0)
-    throw new UsageError(`--gate-threshold must be a percentage >= 0, got ${thresholdPct}`);
+  const ctx = checkEvalContext(options.ctx ?? DEFAULT_EVAL_CTX);
+  const thresholdPct = checkGateThreshold(options.gateThresholdPct ?? DEFAULT_GATE_THRESHOLD_PCT);
   if (options.maxChunks !== undefined && (!Number.isInteger(options.maxChunks) || options.maxChunks < 1)) {
-    throw new UsageError(`--chunks must be a positive integer, got ${options.maxChunks}`);
+    throw new OptionError('maxChunks', options.maxChunks, 'a positive integer');
   }
   return { text: await resolveEvalText(options.text), ctx, thresholdPct, maxChunks: options.maxChunks };
 }
@@ -183,7 +185,9 @@ async function plainScope(
 ): Promise<{ chunks: number; available: number; capReason: null }> {
   if (!referenceGguf)
     throw new UsageError(
-      'nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; pass --baseline <f16.gguf>',
+      'nothing to tokenize the evaluation text with: the manifest has only MLX artifacts and no baseline; name an F16 GGUF of the ' +
+        'model as the baseline',
+      { remedies: [{ option: 'baseline' }] satisfies Remedy[] },
     );
   const tokens = await countTokens(referenceGguf, s.text.path, job);
   const available = availableChunks(tokens, s.ctx, s.text.name);
@@ -226,7 +230,8 @@ async function measure(
     const nVocab = ggufVocabSize(await readGgufHeader(gguf));
     if (nVocab !== prepared.nVocab) {
       throw new FormatError(
-        `${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same model`,
+        `${t.id} has a ${nVocab}-token vocabulary and the baseline ${prepared.spec.path} has ${prepared.nVocab}: they are not the same ` +
+          `model`,
         { path: t.path },
       );
     }

@@ -2,9 +2,23 @@
  * The regression gate: an artifact whose perplexity rises more than `thresholdPct` percent over
  * the F16 baseline fails. Without a baseline there is nothing to compare with, so no verdict.
  */
-import { QualityGateError } from '../errors';
+import { OptionError, QualityGateError, type Remedy } from '../errors';
 
 export const DEFAULT_GATE_THRESHOLD_PCT = 5;
+
+/** The gate threshold, checked: a percentage of 0 or more. */
+export function checkGateThreshold(pct: number): number {
+  if (!Number.isFinite(pct) || pct < 0) throw new OptionError('gateThresholdPct', pct, 'a percentage of 0 or more');
+  return pct;
+}
+
+/** What to try when artifacts fail the gate: a larger target, an importance matrix, a looser or no gate. */
+const GATE_REMEDIES: Remedy[] = [
+  { option: 'targets', value: 'Q5_K_M' },
+  { option: 'imatrix', value: 'auto' },
+  { option: 'gateThresholdPct' },
+  { option: 'gate', value: false },
+];
 
 export interface GateVerdict {
   thresholdPct: number;
@@ -36,7 +50,7 @@ export function qualityGateError(
   const list = failures.map((f) => `${f.id} (PPL ${f.ppl.toFixed(4)}, +${(((f.pplRatio ?? 1) - 1) * 100).toFixed(2)}%)`).join(', ');
   return new QualityGateError(
     `${failures.length} artifact(s) failed the quality gate: perplexity more than ${thresholdPct}% above the F16 baseline: ${list}. ` +
-      'Try a larger target (e.g. Q5_K_M), an importance matrix (--imatrix auto), or --gate-threshold / --no-gate to report only',
-    { ...data, failed: failures.map((f) => f.id), thresholdPct },
+      'Try a larger target (e.g. Q5_K_M) or an importance matrix, or raise the threshold or turn the gate off to report only',
+    { ...data, failed: failures.map((f) => f.id), thresholdPct, remedies: GATE_REMEDIES },
   );
 }

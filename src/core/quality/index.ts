@@ -8,7 +8,7 @@ export {
   type EvaluationReport,
   type ArtifactEvaluation,
 } from './evaluate';
-export { evaluationJson, formatEvaluation, formatTable, type EvaluationJson } from './report';
+export { evaluationJson, type EvaluationJson } from './report';
 export { qualityChartSvg, niceTicks, seriesName, type ChartPoint, type ChartOptions } from './chart';
 export { DEFAULT_GATE_THRESHOLD_PCT, gateVerdict, gateFailures, qualityGateError, type GateVerdict } from './gate';
 export { runPerplexity, runPerplexityTool, MAX_TOOL_ATTEMPTS, type PerplexityResult, type ToolRunOptions } from './perplexity';

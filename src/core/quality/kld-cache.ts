@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { FailureError, ToolError } from '../errors';
-import { TEMP_SUFFIX, isTempPath, tempPathFor, writeAtomically } from '../fs/atomic';
+import { removeStaleTemps, tempPathFor, writeAtomically } from '../fs/atomic';
 import { llamaCacheRoot } from '../llamacpp';
 import type { TextRef } from '../manifest/types';
 import { type KldBaseHeader, checkKldBaseFile, pplFromKldBase } from './kld-base';
@@ -111,7 +111,7 @@ export async function computeKldBase(
   const file = path.join(dir, BASE_FILE);
   await fsp.mkdir(dir, { recursive: true });
   await fsp.rm(path.join(dir, META_FILE), { force: true });
-  await removeStalePartials(dir);
+  await removeStaleTemps(dir);
   const tmp = tempPathFor(file);
   const expected = { nCtx: req.ctx, nChunk: req.chunks, nVocab: req.nVocab };
   let ppl: number | null;
@@ -160,23 +160,4 @@ export async function computeKldBase(
   };
   await writeAtomically(path.join(dir, META_FILE), (t) => fsp.writeFile(t, `${JSON.stringify(meta, null, 2)}\n`));
   return { dir, file, meta, reused: false };
-}
-
-/** Deletes temporary files of writers that are no longer running (a killed evaluation). */
-async function removeStalePartials(dir: string): Promise<void> {
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    if (!isTempPath(name) || !name.endsWith(TEMP_SUFFIX)) continue;
-    const pid = Number(/\.(\d+)-[0-9a-f]{8}\.partial$/.exec(name)?.[1]);
-    if (pid && isRunning(pid)) continue;
-    await fsp.rm(path.join(dir, name), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -4,7 +4,7 @@
  * per 1,000 tokens of text, since half of each chunk is scored), so the chunk count is capped by
  * free disk and by a size limit, and the caller says so when it bites. Pure arithmetic; the caller measures the disk.
  */
-import { FailureError, UsageError } from '../errors';
+import { FailureError, type Remedy, UsageError } from '../errors';
 import { formatBytes } from '../units';
 import { KLD_BASE_HEADER_BYTES, kldBaseBytes, kldBaseBytesPerChunk } from './kld-base';
 
@@ -46,7 +46,9 @@ export function availableChunks(tokenCount: number, ctx: number, textName: strin
   // llama-perplexity refuses texts under 2 x ctx tokens.
   if (tokenCount < 2 * ctx) {
     throw new UsageError(
-      `the evaluation text ${textName} tokenizes to ${tokenCount} tokens; a context of ${ctx} needs at least ${2 * ctx}: use a longer text or a smaller --ctx`,
+      `the evaluation text ${textName} tokenizes to ${tokenCount} tokens; a context of ${ctx} needs at least ${2 * ctx}: ` +
+        'use a longer text or a smaller context',
+      { remedies: [{ option: 'evalText' }, { option: 'contextSize' }] satisfies Remedy[] },
     );
   }
   return Math.floor(tokenCount / ctx);
@@ -63,10 +65,12 @@ export function planBaseChunks(input: BaseChunkInput): BaseChunkPlan {
   const chunks = Math.min(wanted, fitting);
   if (chunks < 1) {
     throw new FailureError(
-      `not enough disk for KL divergence: one chunk of ${input.ctx} tokens over a ${input.nVocab}-token vocabulary needs ${formatBytes(perChunk)}, ` +
-        `and ${formatBytes(input.freeBytes)} is free at ${input.dir} (${formatBytes(KLD_DISK_RESERVE_BYTES)} is kept free, at most ${KLD_DISK_SHARE * 100}% of the rest is used, ` +
-        `limit ${formatBytes(limit)}): free some space, point PAJAMAS_CACHE_DIR elsewhere, or use a smaller --ctx`,
-      { freeBytes: input.freeBytes, perChunkBytes: perChunk },
+      `not enough disk for KL divergence: one chunk of ${input.ctx} tokens over a ${input.nVocab}-token vocabulary needs ` +
+        `${formatBytes(perChunk)}, ` +
+        `and ${formatBytes(input.freeBytes)} is free at ${input.dir} (${formatBytes(KLD_DISK_RESERVE_BYTES)} is kept free, at most ` +
+        `${KLD_DISK_SHARE * 100}% of the rest is used, ` +
+        `limit ${formatBytes(limit)}): free some space, point PAJAMAS_CACHE_DIR elsewhere, or use a smaller context`,
+      { freeBytes: input.freeBytes, perChunkBytes: perChunk, remedies: [{ option: 'contextSize' }] satisfies Remedy[] },
     );
   }
   let capReason: string | null = null;
@@ -74,7 +78,8 @@ export function planBaseChunks(input: BaseChunkInput): BaseChunkPlan {
     const by =
       diskBudget < limit ? `${formatBytes(input.freeBytes)} free at ${input.dir}` : `the ${formatBytes(limit)} limit on a base file`;
     capReason =
-      `the KL-divergence base for all ${wanted} chunks would take ${formatBytes(kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: wanted }))}; ` +
+      `the KL-divergence base for all ${wanted} chunks would take ` +
+      `${formatBytes(kldBaseBytes({ nCtx: input.ctx, nVocab: input.nVocab, nChunk: wanted }))}; ` +
       `with ${by}, only the first ${chunks} chunks (${chunks * input.ctx} tokens) are evaluated`;
   }
   return {

@@ -102,7 +102,8 @@ export async function runKlDivergence(
   );
   if (partial && base.nChunk * scoredTokensPerChunk(base.nCtx) >= KLD_MIN_TOKENS_FOR_STATS) {
     opts.log?.(
-      `llama-perplexity's closing statistics were lost on every attempt; ${model}: mean KLD and top-1 come from its last chunk row, p99 KLD is unknown`,
+      `llama-perplexity's closing statistics were lost on every attempt; ${model}: mean KLD and top-1 come from its last chunk row, ` +
+        `p99 KLD is unknown`,
     );
   }
   const r = run.result;

@@ -135,7 +135,8 @@ export interface KldOutput {
 }
 
 const ROW_RE = new RegExp(
-  String.raw`^\s*(\d+)\s+(${NUM})${PM}${NUM}\s+(${NUM})${PM}${NUM}\s+(${NUM})${PM}${NUM}\s+(${NUM})${PM}${NUM}\s*%\s+(${NUM})${PM}${NUM}\s*%\s*$`,
+  String.raw`^\s*(\d+)\s+(${NUM})${PM}${NUM}\s+(${NUM})${PM}${NUM}\s+(${NUM})${PM}${NUM}` +
+    String.raw`\s+(${NUM})${PM}${NUM}\s*%\s+(${NUM})${PM}${NUM}\s*%\s*$`,
   'i',
 );
 

@@ -71,7 +71,8 @@ export async function runPerplexityTool<T>(
     }
     if (attempt < MAX_TOOL_ATTEMPTS) {
       opts.log?.(
-        `${TOOL}'s output ended before its result (its logger drops the last lines at exit); running it again (attempt ${attempt + 1} of ${MAX_TOOL_ATTEMPTS})`,
+        `${TOOL}'s output ended before its result (its logger drops the last lines at exit); running it again (attempt ${attempt + 1} ` +
+          `of ${MAX_TOOL_ATTEMPTS})`,
       );
     }
   }

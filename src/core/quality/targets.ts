@@ -6,24 +6,14 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FormatError, UsageError } from '../errors';
+import { FormatError, OptionError, type Remedy, UsageError } from '../errors';
 import type { GgufFile } from '../formats/gguf';
 import { preflightGguf } from '../formats/gguf-preflight';
 import { manifestRelative, readManifest } from '../manifest/io';
-import type { Manifest } from '../manifest/types';
+import type { ArtifactSummary, Manifest } from '../manifest/types';
 
-export interface EvalTarget {
-  /** The artifact's id in the manifest, or the file name without .gguf. */
-  id: string;
-  /** Absolute path: a .gguf file, or an MLX folder. */
-  path: string;
-  format: 'gguf' | 'mlx';
-  strategy: string | null;
-  imatrix: boolean | null;
-  target: string | null;
-  sizeBytes: number;
-  bpw: number | null;
-}
+/** An artifact to evaluate; its id is the manifest's, or the file name without .gguf. */
+export type EvalTarget = ArtifactSummary;
 
 export interface BaselineSpec {
   /** Absolute path of the F16 (or F32/BF16) GGUF. */
@@ -59,7 +49,10 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
   const targets = manifest.artifacts.map((a) => {
     const p = manifestRelative(manifestPath, a.path);
     if (!existsSync(p))
-      throw new FormatError(`artifact ${a.id} is missing (${p}): run "pajamas quantize" again to rebuild it`, { path: manifestPath });
+      throw new FormatError(`artifact ${a.id} is missing (${p}): quantize the model again to rebuild it`, {
+        path: manifestPath,
+        remedies: [{ action: 'quantize' }] satisfies Remedy[],
+      });
     return {
       id: a.id,
       path: p,
@@ -84,7 +77,7 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
 async function explicitBaselineSpec(file: string): Promise<BaselineSpec> {
   const p = path.resolve(file);
   const info = await stat(p).catch(() => null);
-  if (!info?.isFile()) throw new UsageError(`the baseline ${p} does not exist (pass an F16 GGUF with --baseline)`);
+  if (!info?.isFile()) throw new OptionError('baseline', p, 'an existing F16 GGUF file');
   await preflightGguf(p);
   return { path: p, recorded: null, exists: true, rebuildFrom: null, fromManifest: false };
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dataPath } from '../assets';
-import { UsageError } from '../errors';
+import { type Remedy, UsageError } from '../errors';
 import { sha256Text } from '../fs/hash';
 import type { TextRef } from '../manifest/types';
 
@@ -24,7 +24,8 @@ export function defaultEvalTextPath(): string {
   const file = dataPath(DEFAULT_EVAL_TEXT);
   if (existsSync(file)) return file;
   throw new UsageError(
-    `the default evaluation text data/${DEFAULT_EVAL_TEXT} is missing from this installation; pass one with --text <file>`,
+    `the default evaluation text data/${DEFAULT_EVAL_TEXT} is missing from this installation; name an evaluation text of your own`,
+    { remedies: [{ option: 'evalText' }] satisfies Remedy[] },
   );
 }
 

@@ -24,7 +24,10 @@ import { llamaToolsOrSkip } from '../../helpers/llama-tools';
 const CLI = path.join(projectRoot, 'bin', 'pajamas.js');
 /** Short calibration and evaluation texts keep each of the many runs to seconds of tool time. */
 const TEXTS = mkdtempSync(path.join(os.tmpdir(), 'pajamas-fault-texts-'));
-writeFileSync(path.join(TEXTS, 'calibration.txt'), readFileSync(path.join(projectRoot, 'data', 'calibration', '01-prose.txt'), 'utf8').slice(0, 9000));
+writeFileSync(
+  path.join(TEXTS, 'calibration.txt'),
+  readFileSync(path.join(projectRoot, 'data', 'calibration', '01-prose.txt'), 'utf8').slice(0, 9000),
+);
 writeFileSync(path.join(TEXTS, 'eval.txt'), readFileSync(path.join(projectRoot, 'data', 'eval-default.txt'), 'utf8').slice(0, 5000));
 process.on('exit', () => rmSync(TEXTS, { recursive: true, force: true }));
 const ARGS = [

@@ -31,7 +31,8 @@ test('fuzz: mutated inputs end in exit 0, 3 or 4 with a message; no crash, abort
   writeFileSync(path.join(outDir, 'fuzz-report.json'), JSON.stringify(report, null, 2));
   t.diagnostic(`\n${formatReport(report)}`);
   t.diagnostic(
-    `${report.seconds.toFixed(0)} s; peak RSS ${(report.maxPeakRssBytes / 2 ** 20).toFixed(0)} MiB; slowest run ${(report.slowestMs / 1000).toFixed(1)} s`,
+    `${report.seconds.toFixed(0)} s; peak RSS ${(report.maxPeakRssBytes / 2 ** 20).toFixed(0)} MiB; slowest run ` +
+      `${(report.slowestMs / 1000).toFixed(1)} s`,
   );
   assert.deepEqual(
     report.violations.map((v) => `${v.format} ${v.command} [${v.mutant}]: ${v.problem.slice(0, 400)} (kept: ${v.kept})`),

@@ -17,6 +17,7 @@ import { llamaArch, llamaTensors, type LlamaShape } from '../../fixtures/tensor-
 import { dryRunTypes, writeSyntheticGguf } from '../../helpers/dry-run';
 import { sharedAsset } from '../../helpers/env';
 import { llamaToolsOrSkip } from '../../helpers/llama-tools';
+import { tiedModelOrSkip } from '../../fixtures/models/trained/tied-model';
 
 const MODELS: { label: string; ggufArch: string; shape: LlamaShape }[] = [
   { label: 'dense GQA 4:1, 12 layers', ggufArch: 'llama', shape: { layers: 12, hidden: 256, ffn: 768, heads: 8, kvHeads: 2, vocab: 512 } },
@@ -87,9 +88,11 @@ const SHARED = [
   { label: 'pajama-tiny-moe (HF folder, via the F16 conversion)', asset: 'models/pajama-tiny-moe', convert: true },
 ];
 
-for (const model of SHARED) {
+const TRAINED = { label: 'pajama-tied-vocab (tied, rows of 128; trained here, via the F16 conversion)', asset: null, convert: true };
+
+for (const model of [...SHARED, TRAINED]) {
   test(`plan predicts llama-quantize exactly: ${model.label}`, async (t) => {
-    const source = sharedAsset(t, model.asset);
+    const source = model.asset === null ? await tiedModelOrSkip(t) : sharedAsset(t, model.asset);
     if (!source) return;
     const tools = await llamaToolsOrSkip(t);
     if (!tools) return;

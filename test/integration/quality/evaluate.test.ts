@@ -3,12 +3,14 @@
  * requantizations made here with llama-quantize. Checks the numbers against independent runs of
  * llama-perplexity, the cache of baseline logits (reused, not recomputed), the disk cap with a
  * fake statfs, and the results written into the manifest (validated by the schema on reading).
+ * Each test stands alone (any one can run by itself, in any order): the shared first evaluation
+ * is made once, by whichever test needs it first.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { type TestContext, after, test } from 'node:test';
 import { CancelledError } from '../../../src/core/errors';
 import { readManifest } from '../../../src/core/manifest/io';
 import { type EvaluationReport, evaluate } from '../../../src/core/quality/evaluate';
@@ -21,10 +23,32 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'pajamas-quality-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const cacheDir = path.join(work, 'cache');
 
-let assets: QualityAssets | undefined;
-let manifestPath: string;
-let first: EvaluationReport;
-const logs: string[] = [];
+interface FirstEvaluation {
+  assets: QualityAssets;
+  manifestPath: string;
+  report: EvaluationReport;
+}
+
+let firstRun: Promise<FirstEvaluation | undefined> | undefined;
+
+/** Quantizes stories260K to Q8_0 and Q4_K_M and evaluates both into `cacheDir`, once per file. */
+function firstEvaluation(t: TestContext): Promise<FirstEvaluation | undefined> {
+  firstRun ??= (async () => {
+    const assets = await qualityAssets(t);
+    if (!assets) return undefined;
+    const { tools, model, text } = assets;
+    const q8 = await quantize(tools, model, path.join(work, 'stories-Q8_0.gguf'), 'Q8_0');
+    const q4 = await quantize(tools, model, path.join(work, 'stories-Q4_K_M.gguf'), 'Q4_K_M');
+    const manifestPath = await writeTestManifest(
+      work,
+      [await ggufEntry(q8, 'Q8_0'), await ggufEntry(q4, 'Q4_K_M')],
+      await baselineEntry(work, model),
+    );
+    const report = await evaluate(manifestPath, { text, ctx: CTX, maxChunks: CHUNKS, cacheDir }, { tools });
+    return { assets, manifestPath, report };
+  })();
+  return firstRun;
+}
 
 function kldOf(report: EvaluationReport, id: string) {
   const a = report.artifacts.find((x) => x.id === id);
@@ -33,18 +57,9 @@ function kldOf(report: EvaluationReport, id: string) {
 }
 
 test('KL divergence against F32: Q8_0 below Q4_K_M, values in range, results in the manifest', async (t) => {
-  assets = await qualityAssets(t);
-  if (!assets) return;
-  const { tools, model, text } = assets;
-  const q8 = await quantize(tools, model, path.join(work, 'stories-Q8_0.gguf'), 'Q8_0');
-  const q4 = await quantize(tools, model, path.join(work, 'stories-Q4_K_M.gguf'), 'Q4_K_M');
-  manifestPath = await writeTestManifest(
-    work,
-    [await ggufEntry(q8, 'Q8_0'), await ggufEntry(q4, 'Q4_K_M')],
-    await baselineEntry(work, model),
-  );
-
-  first = await evaluate(manifestPath, { text, ctx: CTX, maxChunks: CHUNKS, cacheDir }, { tools, log: (l) => logs.push(l) });
+  const run = await firstEvaluation(t);
+  if (!run) return t.skip('needs ../shared and the llama.cpp tools');
+  const { manifestPath, report: first } = run;
   const q8q = kldOf(first, 'stories-Q8_0');
   const q4q = kldOf(first, 'stories-Q4_K_M');
   t.diagnostic(`baseline PPL ${first.baseline?.ppl}; Q8_0 ${JSON.stringify(q8q)}; Q4_K_M ${JSON.stringify(q4q)}`);
@@ -71,7 +86,9 @@ test('KL divergence against F32: Q8_0 below Q4_K_M, values in range, results in 
 });
 
 test("the numbers agree with llama-perplexity's own runs on the same chunks", async (t) => {
-  if (!assets || !first) return t.skip('needs the first test');
+  const run = await firstEvaluation(t);
+  if (!run) return t.skip('needs ../shared and the llama.cpp tools');
+  const { assets, report: first } = run;
   const { tools, model, text } = assets;
   const q4 = first.artifacts.find((a) => a.id === 'stories-Q4_K_M')!;
   const plain = await runPerplexity(q4.path, text, { tools, ctx: CTX, chunks: CHUNKS });
@@ -88,10 +105,12 @@ test("the numbers agree with llama-perplexity's own runs on the same chunks", as
 });
 
 test('a second evaluation reuses the cached baseline logits', async (t) => {
-  if (!assets || !first) return t.skip('needs the first test');
+  const run = await firstEvaluation(t);
+  if (!run) return t.skip('needs ../shared and the llama.cpp tools');
+  const { assets, manifestPath, report: first } = run;
   const baseFile = first.baseline!.kldBase;
   const before = statSync(baseFile).mtimeMs;
-  logs.length = 0;
+  const logs: string[] = [];
   const second = await evaluate(
     manifestPath,
     { text: assets.text, ctx: CTX, maxChunks: CHUNKS, cacheDir },
@@ -114,7 +133,9 @@ test('a second evaluation reuses the cached baseline logits', async (t) => {
 });
 
 test('little free disk caps the base to the chunks that fit, and the report says so', async (t) => {
-  if (!assets || !first) return t.skip('needs the first test');
+  const run = await firstEvaluation(t);
+  if (!run) return t.skip('needs ../shared and the llama.cpp tools');
+  const { assets, manifestPath } = run;
   const perChunk = kldBaseBytes({ nCtx: CTX, nVocab: 512, nChunk: 2 }) - kldBaseBytes({ nCtx: CTX, nVocab: 512, nChunk: 1 });
   // Room for exactly 3 chunks of base file after the reserve and the share rule.
   const free = KLD_DISK_RESERVE_BYTES + (kldBaseBytes({ nCtx: CTX, nVocab: 512, nChunk: 3 }) + perChunk / 2) / KLD_DISK_SHARE;
@@ -130,7 +151,9 @@ test('little free disk caps the base to the chunks that fit, and the report says
 });
 
 test('cancelling during the baseline pass leaves nothing in the cache that looks complete', async (t) => {
-  if (!assets || !first) return t.skip('needs the first test');
+  const run = await firstEvaluation(t);
+  if (!run) return t.skip('needs ../shared and the llama.cpp tools');
+  const { assets, manifestPath } = run;
   const dir = path.join(work, 'cache-cancelled');
   const controller = new AbortController();
   await assert.rejects(

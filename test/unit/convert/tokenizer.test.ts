@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { FormatError, UnsupportedError } from '../../../src/core/errors';
+import { FormatError, UnsupportedError, remediesOf } from '../../../src/core/errors';
 import { TokenType, loadGgufVocab } from '../../../src/core/hf/tokenizer';
 import { identifyPreTokenizer } from '../../../src/core/hf/tokenizer-pre';
 import { validateTokenizerJson } from '../../../src/core/hf/tokenizer-json';
@@ -130,7 +130,10 @@ test('pre-tokenizers: known families are recognised, unknown ones are an error u
   const odd = tj(splitPre('\\w+|\\s+'));
   assert.throws(
     () => identifyPreTokenizer(odd),
-    (e: unknown) => e instanceof UnsupportedError && /llama-bpe/.test(e.message) && /--pre-tokenizer/.test(e.message),
+    (e: unknown) =>
+      e instanceof UnsupportedError &&
+      /llama-bpe/.test(e.message) &&
+      remediesOf(e).some((r) => 'option' in r && r.option === 'preTokenizer'),
   );
   const forced = identifyPreTokenizer(odd, 'qwen2');
   assert.equal(forced.name, 'qwen2');

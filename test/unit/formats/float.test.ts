@@ -6,6 +6,7 @@ import {
   bf16ToF16Array,
   bf16ToF32Array,
   f16BitsToF32,
+  f16ToBf16Array,
   f16ToF32Array,
   f32Bits,
   f32BitsToBf16Bits,
@@ -175,6 +176,16 @@ describe('bfloat16 -> float16', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
     const out = bf16ToF16Array(all);
     for (let b = 0; b < 65536; b += 7) assert.equal(out[b], f32BitsToF16Bits((b << 16) >>> 0));
+  });
+});
+
+describe('float16 -> bfloat16', () => {
+  it('bulk equals the scalar path through float32 for every value', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const out = f16ToBf16Array(all);
+    for (let h = 0; h < 65536; h += 5) assert.equal(out[h], f32ToBf16Bits(f16BitsToF32(h)), hex(h));
+    assert.equal(out[0x3c00], 0x3f80); // 1
+    assert.equal(out[0x0001], f32ToBf16Bits(2 ** -24)); // the smallest subnormal survives (bf16 has float32's range)
   });
 });
 

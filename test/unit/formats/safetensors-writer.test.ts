@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CancelledError, FailureError, UsageError } from '../../../src/core/errors';
+import { CancelledError, InternalError } from '../../../src/core/errors';
 import { readSafetensorsHeader, readTensorBytes } from '../../../src/core/formats/safetensors';
 import { SafetensorsWriter, encodeSafetensorsHeader, writeSafetensors } from '../../../src/core/formats/safetensors-writer';
 import { patternBytes, tempDir } from '../../fixtures/bytes';
@@ -22,7 +22,8 @@ describe('encodeSafetensorsHeader', () => {
     assert.equal((8 + length) % 8, 0);
     const text = header.subarray(8).toString('utf8');
     const json =
-      '{"__metadata__":{"a":"1","b":"2","format":"mlx"},"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
+      '{"__metadata__":{"a":"1","b":"2","format":"mlx"},' +
+      '"a":{"data_offsets":[8,11],"dtype":"U8","shape":[3]},"z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}}';
     assert.equal(text.trimEnd(), json);
     assert.match(text.slice(json.length), /^ *$/);
   });
@@ -53,7 +54,7 @@ describe('encodeSafetensorsHeader', () => {
     it(`rejects ${name}`, () =>
       assert.throws(
         () => encodeSafetensorsHeader(specs),
-        (e: unknown) => e instanceof UsageError && message.test(e.message),
+        (e: unknown) => e instanceof InternalError && message.test(e.message),
       ));
   }
 });
@@ -130,7 +131,7 @@ describe('SafetensorsWriter', () => {
         { name: 'a', dtype: 'U8', shape: [4] },
         { name: 'b', dtype: 'U8', shape: [2] },
       ]);
-      await assert.rejects(act(w), (e: unknown) => e instanceof FailureError && message.test(e.message));
+      await assert.rejects(act(w), (e: unknown) => e instanceof InternalError && message.test(e.message));
       assert.deepEqual(readdirSync(dir), []);
       await assert.rejects(w.writeTensor('a', new Uint8Array(4)), /no longer usable/);
     });

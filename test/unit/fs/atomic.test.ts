@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CancelledError } from '../../../src/core/errors';
-import { AtomicFile, isTempPath, tempPathFor, writeAtomically, writeDirectoryAtomically } from '../../../src/core/fs/atomic';
+import {
+  AtomicFile,
+  isProcessAlive,
+  isTempPath,
+  removeStaleTemps,
+  tempPathFor,
+  writeAtomically,
+  writeDirectoryAtomically,
+} from '../../../src/core/fs/atomic';
 import { tempDir } from '../../fixtures/bytes';
 
 describe('tempPathFor', () => {
@@ -115,5 +124,25 @@ describe('AtomicFile', () => {
     await b.abort();
     await b.abort();
     assert.deepEqual(readdirSync(dir), ['a.bin']);
+  });
+});
+
+describe('removeStaleTemps', () => {
+  it('deletes temporary files and folders of writers that are gone, and nothing else', async (t) => {
+    const dir = tempDir(t);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited
+    assert.ok(!isProcessAlive(gone) && isProcessAlive(process.pid));
+    const stale = `.model.gguf.${gone}-0123abcd.partial`;
+    const staleDir = `.model-mlx.${gone}-89abcdef.partial`;
+    const live = path.basename(tempPathFor(path.join(dir, 'other.gguf')));
+    writeFileSync(path.join(dir, stale), 'x');
+    mkdirSync(path.join(dir, staleDir));
+    writeFileSync(path.join(dir, staleDir, 'weights.safetensors'), 'x');
+    writeFileSync(path.join(dir, live), 'x');
+    writeFileSync(path.join(dir, `model.${gone}-0123abcd.partial`), 'not hidden: not ours');
+    const removed = await removeStaleTemps(dir);
+    assert.deepEqual(removed.sort(), [stale, staleDir].sort());
+    assert.deepEqual(readdirSync(dir).sort(), [live, `model.${gone}-0123abcd.partial`].sort());
+    assert.deepEqual(await removeStaleTemps(path.join(dir, 'missing')), []);
   });
 });

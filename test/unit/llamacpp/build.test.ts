@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { FailureError, ToolError } from '../../../src/core/errors';
+import { FailureError, ToolError, remediesOf } from '../../../src/core/errors';
 import type { Progress } from '../../../src/core/job';
 import { buildJobs, checkBuildPrerequisites, findExecutable } from '../../../src/core/llamacpp/build';
 import { MARKER_FILE, buildFlavour, cacheLayout } from '../../../src/core/llamacpp/cache';
@@ -30,12 +30,16 @@ echo "cmake $*" >> "$FAKE_LOG"
 if [ "$1" = "--build" ]; then
   build="$2"
   echo "[1/3] Building CXX object src/CMakeFiles/llama.dir/llama-quant.cpp.o"
-  if [ -n "$FAKE_FAIL_BUILD" ]; then echo "llama-quant.cpp:1:1: error: boom"; echo "ninja: build stopped: subcommand failed." >&2; exit 1; fi
+  if [ -n "$FAKE_FAIL_BUILD" ]; then
+    echo "llama-quant.cpp:1:1: error: boom"; echo "ninja: build stopped: subcommand failed." >&2; exit 1
+  fi
   sleep "\${FAKE_BUILD_SLEEP:-0}"
   echo "[2/3] Linking CXX static library src/libllama.a"
   mkdir -p "$build/bin"
   seen=; for a in "$@"; do
-    if [ -n "$seen" ]; then printf '#!/bin/sh\\necho "version: 0.4.0-dev (build 1, commit 80fb11a)"\\n' > "$build/bin/$a"; chmod +x "$build/bin/$a"; fi
+    if [ -n "$seen" ]; then
+      printf '#!/bin/sh\\necho "version: 0.4.0-dev (build 1, commit 80fb11a)"\\n' > "$build/bin/$a"; chmod +x "$build/bin/$a"
+    fi
     [ "$a" = "--target" ] && seen=1
   done
   echo "[3/3] Linking CXX executable bin/llama-server"
@@ -130,7 +134,10 @@ test('an interrupted build is reported as incomplete, then redone; the marker co
   assert.ok(!before.available && /^not built/.test(before.reason));
   await assert.rejects(
     ensureLlamaTools({ ...opts(w), build: 'never' }),
-    (e: unknown) => e instanceof FailureError && /npm run build:llama/.test(e.message),
+    (e: unknown) =>
+      e instanceof FailureError &&
+      /not built .*build them first/.test(e.message) &&
+      remediesOf(e).some((r) => 'action' in r && r.action === 'buildLlamaTools'),
   );
 
   process.env.FAKE_FAIL_BUILD = '1';

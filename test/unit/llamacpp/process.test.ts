@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CancelledError, ToolError } from '../../../src/core/errors';
-import { OUTPUT_TAIL_LINES, formatCommand, runProcess, spawnCollect } from '../../../src/core/llamacpp/process';
+import { OUTPUT_TAIL_LINES, formatCommand, killRunningProcessGroups, runProcess, spawnCollect } from '../../../src/core/llamacpp/process';
 import { isDead, tempDir, writeScript } from './fake-tools';
 
 test('output is streamed line by line and collected, partial last lines included', async (t) => {
@@ -87,6 +87,28 @@ test('abort kills the whole process group and rejects with CancelledError', asyn
   await assert.rejects(run, CancelledError);
   assert.ok(Date.now() - started < 10_000, 'cancelled promptly');
   assert.equal(pids.length, 2);
+  for (let i = 0; i < 50 && !pids.every(isDead); i++) await delay(20);
+  for (const pid of pids) assert.ok(isDead(pid), `process ${pid} still runs`);
+});
+
+test('core installs no exit hook; the host kills running process groups when it goes', async (t) => {
+  const dir = tempDir(t);
+  const listeners = process.listenerCount('exit');
+  const script = writeScript(path.join(dir, 'long-tool'), 'sleep 300 & echo "child $!"; echo "self $$"; wait');
+  const pids: number[] = [];
+  let bothStarted!: () => void;
+  const started = new Promise<void>((resolve) => (bothStarted = resolve));
+  const run = spawnCollect(script, [], {
+    onStdoutLine: (line) => {
+      pids.push(Number(line.split(' ')[1]));
+      if (pids.length === 2) bothStarted();
+    },
+  });
+  await started;
+  assert.equal(process.listenerCount('exit'), listeners, 'spawning added no exit listener');
+  killRunningProcessGroups(); // what the CLI does on exit
+  const outcome = await run;
+  assert.equal(outcome.signal, 'SIGKILL');
   for (let i = 0; i < 50 && !pids.every(isDead); i++) await delay(20);
   for (const pid of pids) assert.ok(isDead(pid), `process ${pid} still runs`);
 });

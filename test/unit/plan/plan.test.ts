@@ -122,7 +122,7 @@ test('alternating attention: global layers get at least the bits of sliding-wind
     assert.match(t.get(`blk.${i + 1}.attn_q.weight`)!.reason, /global-attention layer/);
   }
   // tied embeddings: token_embd is also the output head
-  assert.match(t.get('token_embd.weight')!.reason, /tied: the embedding is also the output head/);
+  assert.match(t.get('token_embd.weight')!.reason, /tied: the output head and the embedding at once/);
 });
 
 test('MLX options: widths and group sizes are checked; rows that do not split into groups stay unquantized', () => {

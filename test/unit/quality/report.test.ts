@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QualityGateError } from '../../../src/core/errors';
+import { QualityGateError, remediesOf } from '../../../src/core/errors';
 import { validateManifest } from '../../../src/core/manifest/schema';
 import { exitCodeFor } from '../../../src/cli/exit-codes';
 import { type ArtifactEvaluation, type EvaluationReport, applyEvaluation } from '../../../src/core/quality/evaluate';
 import { gateFailures, gateVerdict, qualityGateError } from '../../../src/core/quality/gate';
-import { evaluationJson, formatEvaluation } from '../../../src/core/quality/report';
+import { evaluationJson } from '../../../src/core/quality/report';
+import { formatEvaluation } from '../../../src/cli/evaluation-table';
 import { ggufArtifactFor, manifestWith, sha256 } from '../../fixtures/manifest';
 
 const TEXT = { name: 'wikitext-2-test.raw', sha256: sha256('text') };
@@ -70,7 +71,14 @@ test('a failed gate is a QualityGateError, exit code 5, naming the artifact and 
   assert.ok(e instanceof QualityGateError);
   assert.equal(exitCodeFor(e.code), 5);
   assert.match(e.message, /m-Q2_K-naive \(PPL 11\.0000, \+10\.00%\)/);
-  assert.match(e.message, /--no-gate/);
+  // Core names no CLI flag: the remedies say which options help, and each front end phrases them.
+  assert.doesNotMatch(e.message, /--/);
+  assert.deepEqual(remediesOf(e), [
+    { option: 'targets', value: 'Q5_K_M' },
+    { option: 'imatrix', value: 'auto' },
+    { option: 'gateThresholdPct' },
+    { option: 'gate', value: false },
+  ]);
 });
 
 test('--json has exactly the contract fields (extras allowed), KLD null without a baseline', () => {
