@@ -1,7 +1,7 @@
 /**
  * Long CPU work and huge declared counts against SIGINT/SIGTERM: the million-layer config that
  * once kept `detect` busy for minutes is refused at once, and a command reading a header of
- * millions of entries stops when signalled (exit 130) instead of finishing first.
+ * millions of entries stops when signalled (SIGTERM or SIGINT: exit 130) instead of finishing first.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,24 +55,26 @@ test('reading a huge header stops when cancelled', async (t) => {
   await assert.rejects(readGgufHeader(file, { signal: controller.signal }), CancelledError);
 });
 
-test('SIGTERM stops a command in the middle of a huge header (exit 130)', async (t) => {
+test('SIGTERM and SIGINT stop a command in the middle of a huge header (exit 130)', async (t) => {
   const dir = tempDir(t);
   const file = bigVocabGguf(dir, 6_000_000);
-  // quantize reports its first step on stderr, then reads the header again to detect the model:
-  // the signal arrives while that read is under way.
-  const child = spawn(process.execPath, [CLI, 'quantize', file, '-o', path.join(dir, 'out')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  let signalled = 0;
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    if (!signalled && stderr.includes('detect')) {
-      signalled = Date.now();
-      child.kill('SIGTERM');
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.ok(signalled > 0, `the run reached its detect step: ${stderr}`);
-  assert.equal(code, 130, stderr);
-  assert.match(stderr, /cancell/i);
-  assert.ok(Date.now() - signalled < 10_000, `stopped ${Date.now() - signalled} ms after the signal`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // quantize reports its first step on stderr, then reads the header again to detect the model:
+    // the signal arrives while that read is under way.
+    const child = spawn(process.execPath, [CLI, 'quantize', file, '-o', path.join(dir, 'out')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let signalled = 0;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (!signalled && stderr.includes('detect')) {
+        signalled = Date.now();
+        child.kill(signal);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.ok(signalled > 0, `${signal}: the run reached its detect step: ${stderr}`);
+    assert.equal(code, 130, `${signal}: ${stderr}`);
+    assert.match(stderr, /cancell/i);
+    assert.ok(Date.now() - signalled < 10_000, `${signal}: stopped ${Date.now() - signalled} ms after the signal`);
+  }
 });

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } fro
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import schema from '../../../schemas/manifest.schema.json';
+import type { LayerKind } from '../../../src/core/arch/types';
 import { FormatError } from '../../../src/core/errors';
 import { readManifest } from '../../../src/core/manifest/io';
 import {
@@ -94,6 +95,11 @@ test('counts, numbers and duplicates are bounded as the schema says', async (t) 
   await refused(await manifestIn(t, (m) => (m.artifacts[0]!.sizeBytes = 2 ** 53)), /\/artifacts\/0\/sizeBytes must be <= 9007199254740991/);
   await refused(await manifestIn(t, (m) => (m.artifacts[0]!.bpw = 1e6)), /\/artifacts\/0\/bpw must be <= 64/);
   await refused(await manifestIn(t, (m) => (m.architecture.numLayers = 1e6)), /\/architecture\/numLayers must be <= 512/);
+  // The runtime sizes its KV cache per layer kind: a kind it does not know is refused, not guessed at.
+  await refused(
+    await manifestIn(t, (m) => (m.architecture.layerTypes = ['fu\u00ff\u00fftion' as LayerKind])),
+    /\/architecture\/layerTypes\/0 must be equal to one of the allowed values/,
+  );
   await refused(
     await manifestIn(t, (m) => (m.artifacts = [m.artifacts[0]!, { ...m.artifacts[0]!, path: 'other.gguf' }])),
     /\/artifacts\/1\/id "tiny-Q4_K_M-pajamas" repeats \/artifacts\/0\/id/,
@@ -137,5 +143,16 @@ test('the schema states the same bounds as src/core/manifest/limits.ts', () => {
     const node = field in arch ? arch[field] : arch.moe.oneOf[1].properties[field];
     assert.equal(node.maximum, max, `architecture.${field}`);
   }
+  // Every layer kind detection can report, and nothing else (the Record makes the compiler list them all).
+  const kinds = Object.keys({
+    full_attention: 0,
+    sliding_attention: 0,
+    chunked_attention: 0,
+    linear_attention: 0,
+    mamba: 0,
+    short_conv: 0,
+    mlp_only: 0,
+  } satisfies Record<LayerKind, 0>);
+  assert.deepEqual([...arch.layerTypes.items.enum].sort(), kinds.sort());
   assert.equal(manifestWith([]).artifacts.length, 0);
 });
