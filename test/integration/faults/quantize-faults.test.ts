@@ -103,7 +103,9 @@ test("two quantize runs into one folder: the second waits and reuses the first o
   const model = sharedAsset(t, 'models/stories260K-hf');
   if (!model || !(await llamaToolsOrSkip(t))) return;
   const outDir = tempDir(t);
-  const args = [CLI, 'quantize', model, '-o', outDir, '--formats', 'gguf', '--targets', 'Q8_0', '--imatrix', 'off', '--no-eval'];
+  // Neither the check against stock nor the evaluation is what this test is about: both left out to keep it short.
+  const quick = ['--formats', 'gguf', '--targets', 'Q8_0', '--imatrix', 'off', '--no-stock-check'];
+  const args = [CLI, 'quantize', model, '-o', outDir, ...quick, '--no-eval'];
   const run = () =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -121,14 +123,18 @@ test("two quantize runs into one folder: the second waits and reuses the first o
   assert.match(waited[0]!.stdout, /^skipped /m, 'the waiting run reused the artifact the first one built');
   assert.deepEqual((await verifyManifest(outDir)).problems, []);
 
-  // --no-wait: a second run refuses while the first holds the folder (evaluating, which takes a while).
-  const evaluating = [CLI, 'quantize', model, '-o', outDir, '--formats', 'gguf', '--targets', 'Q8_0', '--imatrix', 'off'];
+  // --no-wait: a second run refuses while the first holds the folder. The first is stopped (SIGSTOP)
+  // once it evaluates, so it holds the folder for as long as the second run takes, however slow the machine.
+  const evaluating = [CLI, 'quantize', model, '-o', outDir, ...quick, '--eval-text', path.join(TEXTS, 'eval.txt'), '--ctx', '128'];
   const first = spawn(process.execPath, evaluating, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const firstExit = new Promise<number | null>((resolve) => first.on('exit', resolve));
   await new Promise<void>((resolve) =>
     first.stderr.on('data', (c: Buffer) => c.toString().includes('running llama-perplexity') && resolve()),
   );
+  first.kill('SIGSTOP');
   const refused = spawnSync(process.execPath, [...args, '--no-wait'], { encoding: 'utf8' });
-  await new Promise((resolve) => first.on('exit', resolve));
+  first.kill('SIGCONT');
+  assert.equal(await firstExit, 0, 'the first run finished once resumed');
   assert.equal(refused.status, 1);
   assert.match(
     refused.stderr,
@@ -165,7 +171,7 @@ test('a disk that fills up: a clear error naming the folder and the space needed
   const disk = smallDisk(t, 12);
   if (!disk) return;
   const outDir = path.join(disk, 'out');
-  const request = { model, outDir, formats: ['gguf' as const], imatrix: { kind: 'off' as const }, evaluate: false };
+  const request = { model, outDir, formats: ['gguf' as const], imatrix: { kind: 'off' as const }, evaluate: false, stockCheck: false };
   await quantizeModel({ ...request, targets: ['Q8_0'] });
   const before = readFileSync(path.join(outDir, 'manifest.json'));
   const filler = path.join(disk, 'filler');
