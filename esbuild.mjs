@@ -1,7 +1,8 @@
 // Builds every bundle of the package: the extension (host side), the CLI, the worker (language
-// server) and the webviews. `--watch` rebuilds on change, `--production` minifies without sourcemaps.
-// The CLI and the server are bundled WITHOUT a `vscode` external, so an accidental import of
-// 'vscode' from core code fails the build instead of failing at run time.
+// server), the model host (the child process that runs models) and the webviews. `--watch`
+// rebuilds on change, `--production` minifies without sourcemaps. The CLI, the server and the
+// model host are bundled WITHOUT a `vscode` external, so an accidental import of 'vscode' from
+// core code fails the build instead of failing at run time.
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,8 @@ const nodeTargets = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...runtimeExternals] },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: runtimeExternals },
   { entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js', external: runtimeExternals },
+  // The process that loads models (node-llama-cpp): a native abort there spares its parent.
+  { entryPoints: ['src/model-host/main.ts'], outfile: 'dist/model-host.js', external: runtimeExternals },
 ].filter((t) => existsSync(t.entryPoints[0]));
 
 const webviewEntries = existsSync('webview-ui')

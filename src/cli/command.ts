@@ -8,8 +8,6 @@ export interface Command {
   /** Usage line after "pajamas <name> ". */
   usage: string;
   options: OptionSpecs;
-  /** Runs a model through node-llama-cpp (main.ts sizes libuv's thread pool for it). */
-  runsModels?: boolean;
   /** Returns the exit code (0 unless the command reports a soft failure itself). */
   run(argv: string[], io: CliIo): Promise<number>;
 }

@@ -14,11 +14,35 @@ export interface CliIo {
   log(line: string): void;
   /** Job options wired to stderr progress and a Ctrl-C signal. */
   job(): JobOptions;
+  /**
+   * While `handler` is registered, Ctrl-C calls it instead of cancelling the command (a chat stops
+   * the reply, not the program). Returns the function that unregisters it. Signals stay in main.ts.
+   */
+  onInterrupt(handler: () => void): () => void;
 }
 
-export function createCliIo(signal: AbortSignal, stdout = process.stdout, stderr = process.stderr): CliIo {
+/** The CLI's io plus what main.ts needs: passing a Ctrl-C to the command's handler, if it has one. */
+export interface CliIoControl extends CliIo {
+  /** True when a command's handler took the interrupt. */
+  dispatchInterrupt(): boolean;
+}
+
+export function createCliIo(signal: AbortSignal, stdout = process.stdout, stderr = process.stderr): CliIoControl {
   const bar = new ProgressRenderer(stderr);
+  const handlers: (() => void)[] = [];
   return {
+    onInterrupt: (handler) => {
+      handlers.push(handler);
+      return () => {
+        const i = handlers.lastIndexOf(handler);
+        if (i >= 0) handlers.splice(i, 1);
+      };
+    },
+    dispatchInterrupt: () => {
+      const handler = handlers[handlers.length - 1];
+      handler?.();
+      return handler !== undefined;
+    },
     out: (text) => {
       bar.clear();
       stdout.write(text.endsWith('\n') ? text : `${text}\n`);

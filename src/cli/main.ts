@@ -5,7 +5,6 @@
  */
 import { asPajamasError } from '../core/errors';
 import { killRunningProcessGroups } from '../core/llamacpp/process';
-import { RUNTIME_UV_THREADPOOL_SIZE } from '../core/runtime/node-llama';
 import { formatOptions } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -55,21 +54,21 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
-  // libuv sizes its thread pool when the pool first starts, which has not happened yet: give
-  // node-llama-cpp the size it runs best with, unless the user chose one.
-  if (command.runsModels && process.env.UV_THREADPOOL_SIZE === undefined)
-    process.env.UV_THREADPOOL_SIZE = String(RUNTIME_UV_THREADPOOL_SIZE);
   const controller = new AbortController();
+  const io = createCliIo(controller.signal);
   let interrupts = 0;
-  const onSigint = () => {
+  const cancelCommand = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.cancelled);
     process.stderr.write('\ncancelling (Ctrl-C again to quit at once)...\n');
     controller.abort();
   };
+  // Ctrl-C goes to the command when it asked for it (chat: stop the reply), else it cancels.
+  const onSigint = () => {
+    if (!io.dispatchInterrupt()) cancelCommand();
+  };
   process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  const io = createCliIo(controller.signal);
+  process.on('SIGTERM', cancelCommand);
   try {
     return await command.run(rest, io);
   } catch (error) {
@@ -82,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeFor(e.code);
   } finally {
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGTERM', cancelCommand);
   }
 }
 

@@ -1,15 +1,16 @@
 /**
- * `pajamas bench <manifest|gguf>`: prompt-processing and generation speed through node-llama-cpp
- * and through llama.cpp's natively built llama-bench, on the same file with the same threads in
- * the same run, and the ratio. For a manifest the GGUF artifact that `run` would pick is measured
- * (or --artifact). `scripts/bench/runtime.mjs` runs this on a generated ~1B Llama-shaped model.
+ * `pajamas bench <manifest|gguf>`: prompt-processing and generation speed through the runtime (a
+ * model host running node-llama-cpp, as `run` and `chat` use it) and through llama.cpp's natively
+ * built llama-bench, on the same file with the same threads in the same run, and the ratio. For a
+ * manifest the best GGUF artifact is measured (or --artifact). `scripts/bench/runtime.mjs` runs
+ * this on a generated ~1.1B Llama-shaped model and on pajama-tiny-gqa.
  */
 import { UsageError } from '../../core/errors';
 import { ensureLlamaTools } from '../../core/llamacpp';
-import { BENCH_DEFAULTS, benchRuntime } from '../../core/runtime/bench';
-import { getLlamaInstance, type GpuChoice } from '../../core/runtime/node-llama';
-import { planSession } from '../../core/runtime/session';
-import { checkArtifactFiles } from '../../core/runtime/target';
+import { rankByQuality } from '../../core/runtime/artifact-choice';
+import { BENCH_DEFAULTS, type BenchReport, benchRuntime } from '../../core/runtime/bench';
+import { GPU_CHOICES } from '../../core/runtime/node-llama';
+import { type RuntimeArtifact, type RuntimeTarget, checkArtifactFiles, loadRuntimeTarget } from '../../core/runtime/target';
 import { formatBytes } from '../../core/units';
 import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
@@ -37,40 +38,30 @@ const options = {
     type: 'string',
     value: 'auto|cuda|vulkan|metal|cpu',
     default: 'auto',
-    description: "node-llama-cpp's GPU choice (llama-bench uses what it was built with)",
+    description: "the runtime's GPU choice (llama-bench uses what the tools were built with)",
   },
   json: { type: 'boolean', description: 'print one JSON document: {"pajamas":{"pp","tg"},"llamaBench":{"pp","tg"},"ratio":{"pp","tg"}}' },
 } as const;
 
-const GPUS: readonly GpuChoice[] = ['auto', 'cuda', 'vulkan', 'metal', 'cpu'];
-
 export const benchCommand: Command = {
   name: 'bench',
-  runsModels: true,
-  summary: "Tokens per second through node-llama-cpp vs. llama.cpp's llama-bench on the same GGUF",
+  summary: "Tokens per second through the runtime (the path run and chat use) vs. llama.cpp's llama-bench on the same GGUF",
   usage: '<manifest|folder|model.gguf> [--threads N] [--json] ...',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o, positionals } = parseArgs(argv, options);
-    const gpu = GPUS.find((g) => g === o.gpu);
-    if (!gpu) throw new UsageError(`--gpu takes ${GPUS.join(', ')}; got "${o.gpu}"`);
+    const gpu = GPU_CHOICES.find((g) => g === o.gpu);
+    if (!gpu) throw new UsageError(`--gpu takes ${GPU_CHOICES.join(', ')}; got "${o.gpu}"`);
     const job = io.job();
-    const plan = await planSession(onePositional(positionals, '<manifest|folder|file.gguf>'), {
-      ...job,
-      backend: 'gguf',
-      artifact: o.artifact,
-      gpu,
-    });
-    const artifact = plan.choice.chosen?.artifact;
-    if (!artifact) throw new UsageError(`nothing to measure: ${plan.choice.explanation}`);
-    await checkArtifactFiles(plan.target, artifact, { ...job, verify: 'size' });
+    const target = await loadRuntimeTarget(onePositional(positionals, '<manifest|folder|file.gguf>'), job);
+    const artifact = benchArtifact(target, o.artifact);
+    await checkArtifactFiles(target, artifact, { ...job, verify: 'size' });
     const tools = await ensureLlamaTools(job);
-    const threads = positiveInt('threads', o.threads) ?? (await getLlamaInstance(gpu)).cpuMathCores;
-    io.log(`${artifact.id} (${formatBytes(artifact.sizeBytes)}), ${threads} thread(s)`);
+    io.log(`${artifact.id} (${formatBytes(artifact.sizeBytes)})`);
     const report = await benchRuntime(artifact.path, {
       ...job,
       tools,
-      threads,
+      threads: positiveInt('threads', o.threads),
       gpu,
       promptTokens: positiveInt('n-prompt', o['n-prompt']),
       genTokens: positiveInt('n-gen', o['n-gen']),
@@ -78,18 +69,61 @@ export const benchCommand: Command = {
       rounds: positiveInt('rounds', o.rounds),
       ubatch: positiveInt('ubatch', o.ubatch),
     });
+    for (const w of report.warnings) io.log(`warning: ${w}`);
     if (o.json) {
-      io.json({ pajamas: report.pajamas, llamaBench: report.llamaBench, ratio: report.ratio });
+      io.json(benchJson(report));
       return 0;
     }
-    const pp = `pp${report.promptTokens} t/s`;
-    const tg = `tg${report.genTokens} t/s`;
-    const row = (name: string, a: string, b: string) => `${name.padEnd(28)}${a.padStart(14)}${b.padStart(14)}`;
-    io.out(row('', pp, tg));
-    io.out(row(`node-llama-cpp (${report.pajamasDevice})`, report.pajamas.pp.toFixed(2), report.pajamas.tg.toFixed(2)));
-    io.out(row(`llama-bench (${report.llamaBenchBackends})`, report.llamaBench.pp.toFixed(2), report.llamaBench.tg.toFixed(2)));
-    io.out(row('ratio', report.ratio.pp.toFixed(3), report.ratio.tg.toFixed(3)));
-    io.out(`${report.threads} thread(s), ${report.reps} repetition(s) x ${report.rounds.length} round(s), best round each`);
+    io.out(formatBenchReport(report));
     return 0;
   },
 };
+
+/** The artifact to measure: the one named, else the best GGUF artifact (bench measures speed, not fit). */
+function benchArtifact(target: RuntimeTarget, id: string | undefined): RuntimeArtifact {
+  const ggufs = target.artifacts.filter((a) => a.format === 'gguf');
+  if (id !== undefined) {
+    const named = target.artifacts.find((a) => a.id === id);
+    if (!named) throw new UsageError(`no artifact "${id}" in ${target.path}; it has ${target.artifacts.map((a) => a.id).join(', ')}`);
+    if (named.format !== 'gguf') throw new UsageError(`artifact "${id}" is ${named.format}; bench measures GGUF artifacts`);
+    return named;
+  }
+  const best = rankByQuality(ggufs)[0];
+  if (!best) throw new UsageError(`nothing to measure: ${target.path} has no GGUF artifact`);
+  return best;
+}
+
+export function benchJson(report: BenchReport) {
+  return {
+    pajamas: report.pajamas,
+    llamaBench: report.llamaBench,
+    ratio: report.ratio,
+    overheadUsPerToken: report.overheadUsPerToken,
+    threads: report.threads,
+    device: report.device.device,
+    gpuNames: report.device.gpuNames,
+    binding: report.device.binding,
+    llamaBenchBackends: report.llamaBenchBackends,
+    rounds: report.rounds,
+    warnings: report.warnings,
+  };
+}
+
+export function formatBenchReport(report: BenchReport): string {
+  const pp = `pp${report.promptTokens} t/s`;
+  const tg = `tg${report.genTokens} t/s`;
+  const row = (name: string, a: string, b: string) => `${name.padEnd(30)}${a.padStart(14)}${b.padStart(14)}`;
+  const d = report.device;
+  const where =
+    d.device === 'cpu' ? `cpu, ${d.binding.kind} binding` : `${d.device}${d.gpuNames.length ? `: ${d.gpuNames.join(', ')}` : ''}`;
+  const ipc = Math.max(...report.rounds.map((r) => r.ipcUsPerToken));
+  return [
+    row('', pp, tg),
+    row(`pajamas (${where})`, report.pajamas.pp.toFixed(2), report.pajamas.tg.toFixed(2)),
+    row(`llama-bench (${report.llamaBenchBackends})`, report.llamaBench.pp.toFixed(2), report.llamaBench.tg.toFixed(2)),
+    row('ratio', report.ratio.pp.toFixed(3), report.ratio.tg.toFixed(3)),
+    `per generated token: ${report.overheadUsPerToken.toFixed(0)} us more than llama-bench ` +
+      `(process boundary: at most ${ipc.toFixed(0)} us)`,
+    `${report.threads} thread(s), ${report.reps} repetition(s) x ${report.rounds.length} round(s), best round each`,
+  ].join('\n');
+}

@@ -19,23 +19,8 @@ const options = {
 
 const HELP = '/reset forgets the conversation, /exit leaves; Ctrl-C stops a reply';
 
-/**
- * While the chat runs, SIGINT is ours: the CLI's own handler would cancel the whole command (and
- * exit on the second Ctrl-C). Its listeners are put back afterwards.
- */
-function takeOverSigint(handler: () => void): () => void {
-  const previous = process.listeners('SIGINT');
-  process.removeAllListeners('SIGINT');
-  process.on('SIGINT', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    for (const l of previous) process.on('SIGINT', l);
-  };
-}
-
 export const chatCommand: Command = {
   name: 'chat',
-  runsModels: true,
   summary: "Chat with a manifest's best-fitting artifact or a GGUF file (streaming; /reset, /exit)",
   usage: '<manifest|folder|model.gguf> [--system "..."] [--temperature T] [--max-tokens N] ...',
   options,
@@ -48,7 +33,7 @@ export const chatCommand: Command = {
       io.log(describeSession(session));
       if (!session.info.chatTemplate) io.log('note: the model has no chat template; a generic prompt format is used');
       io.log(HELP);
-      await converse(session, generation, job.signal);
+      await converse(session, generation, io, job.signal);
     } finally {
       await session.close();
     }
@@ -59,6 +44,7 @@ export const chatCommand: Command = {
 async function converse(
   session: RuntimeSession,
   generation: ReturnType<typeof generationFrom>,
+  io: CliIo,
   stop: AbortSignal | undefined,
 ): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY);
@@ -72,9 +58,10 @@ async function converse(
       if (interactive) rl.prompt();
     }
   };
-  // On a terminal readline reads Ctrl-C as a key; otherwise it arrives as a signal.
+  // On a terminal readline reads Ctrl-C as a key; otherwise it arrives as a signal, which the
+  // CLI hands to us instead of cancelling the command while the chat runs.
   rl.on('SIGINT', interrupt);
-  const restoreSigint = takeOverSigint(interrupt);
+  const releaseInterrupts = io.onInterrupt(interrupt);
   // SIGTERM (the CLI's job signal) ends the chat: stop the reply, stop reading.
   const onStop = () => {
     reply?.abort();
@@ -101,7 +88,7 @@ async function converse(
     }
   } finally {
     stop?.removeEventListener('abort', onStop);
-    restoreSigint();
+    releaseInterrupts();
     rl.close();
   }
 }

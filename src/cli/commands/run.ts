@@ -6,7 +6,7 @@
  */
 import { CancelledError, UsageError } from '../../core/errors';
 import type { JobOptions } from '../../core/job';
-import type { GpuChoice } from '../../core/runtime/node-llama';
+import { GPU_CHOICES } from '../../core/runtime/node-llama';
 import { type OpenSessionOptions, openSession } from '../../core/runtime/session';
 import type { VerifyMode } from '../../core/runtime/target';
 import type { BackendKind, GenerateResult, RuntimeSession } from '../../core/runtime/types';
@@ -42,11 +42,10 @@ const options = {
   raw: { type: 'boolean', description: 'plain text completion, no chat template' },
   chat: { type: 'boolean', description: 'use the chat template even when the model has none' },
   ...sessionOptions,
-  json: { type: 'boolean', description: 'print one JSON document: {"text", "stopReason", "tokens", "artifact", "backend"}' },
+  json: { type: 'boolean', description: 'print one JSON document: {"text", "stopReason", "tokens", "artifact", "backend", "device"}' },
 } as const;
 
 const BACKENDS = ['auto', 'gguf', 'mlx'] as const;
-const GPUS = ['auto', 'cuda', 'vulkan', 'metal', 'cpu'] as const;
 const VERIFY = ['full', 'size'] as const;
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -70,7 +69,7 @@ export function sessionOptionsFrom(o: ParsedOptions<typeof sessionOptions>, job:
     contextSize: positiveInt('context-size', o['context-size']),
     verify: oneOf('verify', o.verify!, VERIFY) as VerifyMode,
     threads: positiveInt('threads', o.threads),
-    gpu: oneOf('gpu', o.gpu!, GPUS) as GpuChoice,
+    gpu: oneOf('gpu', o.gpu!, GPU_CHOICES),
     systemPrompt: o.system,
   };
 }
@@ -90,7 +89,6 @@ export function describeSession(session: RuntimeSession): string {
 
 export const runCommand: Command = {
   name: 'run',
-  runsModels: true,
   summary: "Generate one reply to a prompt with a manifest's best-fitting artifact or a GGUF file",
   usage: '<manifest|folder|model.gguf> -p "prompt" [--max-tokens N] [--temperature T] [--seed S] [--raw] [--json] ...',
   options,
@@ -121,6 +119,7 @@ export const runCommand: Command = {
         tokens: result.tokens,
         artifact: session.info.artifactId,
         backend: session.info.backend,
+        device: session.info.device,
       });
     else process.stdout.write('\n');
     if (result.stopReason === 'cancelled') throw new CancelledError('stopped');

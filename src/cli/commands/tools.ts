@@ -1,12 +1,20 @@
 /**
  * `pajamas tools`: which llama.cpp tools Llama-Pajamas uses (release and path of each), and
  * `--build` to build them from node-llama-cpp's bundled source (once per machine; `npm run
- * build:llama` runs it). Without --build it never builds: it says how.
+ * build:llama` runs it), together with the runtime's node-llama-cpp binding from the same source.
+ * Without --build it never builds: it says how.
  */
 import { parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
+import { asPajamasError } from '../../core/errors';
 import { LLAMA_TOOLS, type LlamaTools, ensureLlamaTools, llamaToolsStatus, type LlamaToolsStatus } from '../../core/llamacpp';
+import {
+  type BindingBuildOptions,
+  type LocalBindingStatus,
+  buildLlamaBinding,
+  localBindingStatus,
+} from '../../core/llamacpp/binding-build';
 
 const options = {
   build: { type: 'boolean', description: 'build the tools into the cache if they are not built yet' },
@@ -23,26 +31,56 @@ const options = {
 
 export const toolsCommand: Command = {
   name: 'tools',
-  summary: 'Show (and build) the llama.cpp tools: release and path of each',
+  summary: "Show (and build) the llama.cpp tools (release and path of each) and the runtime's binding",
   usage: '[--build] [--rebuild] [--no-wait] [--llama-bin-dir <dir>] [--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o } = parseArgs(argv, options);
     const toolsOptions = { ...io.job(), binDir: o['llama-bin-dir'] };
     let status: LlamaToolsStatus;
+    let binding: LocalBindingStatus;
     if (o.build || o.rebuild) {
       const tools = await ensureLlamaTools({ ...toolsOptions, build: o.rebuild ? 'force' : 'auto', wait: o.wait });
       if (tools.source === 'bin-dir') io.log(`using the binaries in ${tools.binDir}; nothing to build`);
       status = { available: true, tools };
+      // The binding compiles the cache's source tree; user-provided binaries come without one.
+      binding =
+        tools.source === 'cache'
+          ? await buildBinding({ ...toolsOptions, force: Boolean(o.rebuild), wait: o.wait }, io)
+          : await localBindingStatus();
     } else {
       status = await llamaToolsStatus(toolsOptions);
+      binding = await localBindingStatus();
     }
     if (status.available) for (const w of status.tools.warnings) io.log(`warning: ${w}`);
-    if (o.json) io.json(toJson(status));
-    else io.out(formatStatus(status));
+    if (o.json) io.json({ ...toJson(status), binding });
+    else io.out(`${formatStatus(status)}\n${formatBinding(binding)}`);
     return 0;
   },
 };
+
+/**
+ * The runtime's binding (node-llama-cpp's, built from the same source with the same flags) goes
+ * with the tools: run and chat use it when it is there. A failure here does not fail the tools.
+ */
+async function buildBinding(opts: BindingBuildOptions, io: CliIo): Promise<LocalBindingStatus> {
+  if (process.platform === 'win32') return localBindingStatus();
+  try {
+    const built = await buildLlamaBinding(opts);
+    return { ready: true, path: built.path, gpu: built.gpu };
+  } catch (error) {
+    const e = asPajamasError(error);
+    if (e.code === 'cancelled') throw e;
+    io.log(`warning: the node-llama-cpp binding was not built (${e.message}); run and chat use node-llama-cpp's prebuilt one`);
+    return { ready: false, reason: e.message };
+  }
+}
+
+function formatBinding(b: LocalBindingStatus): string {
+  return b.ready
+    ? `runtime binding (built from the same source${b.gpu ? `, ${b.gpu}` : ''}): ${b.path}`
+    : `runtime binding: node-llama-cpp's prebuilt (${b.reason})`;
+}
 
 function toJson(status: LlamaToolsStatus): Record<string, unknown> {
   if (status.available) {

@@ -6,6 +6,7 @@
  * - PAJAMAS_LLAMA_NATIVE=0 for portable binaries (GGML_NATIVE=OFF)
  * - PAJAMAS_LLAMA_CMAKE_ARGS: extra cmake arguments (they change the flavour, hence the directory)
  */
+import { cudaCompilerForBuild } from './cuda';
 import { patchesHash } from './patches';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -28,12 +29,16 @@ export interface LlamaBuildSettings {
    */
   native: boolean;
   extraCmakeArgs: string[];
+  /** nvcc, when the build includes CUDA (cuda.ts decides); absent for a CPU build. */
+  cudaCompiler?: string;
 }
 
 export interface LlamaBuildSettingsOptions {
   cacheDir?: string;
   native?: boolean;
   extraCmakeArgs?: string[];
+  /** nvcc for a CUDA build, or null for none; default: detected (cuda.ts). */
+  cudaCompiler?: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -47,23 +52,25 @@ export function llamaCacheRoot(env: Env = process.env, home: string = os.homedir
 export function resolveBuildSettings(opts: LlamaBuildSettingsOptions = {}, env: Env = process.env): LlamaBuildSettings {
   const nativeEnv = env.PAJAMAS_LLAMA_NATIVE?.trim().toLowerCase();
   const nativeFromEnv = nativeEnv === undefined || nativeEnv === '' ? undefined : !['0', 'off', 'false', 'no'].includes(nativeEnv);
+  const cudaCompiler = opts.cudaCompiler === undefined ? cudaCompilerForBuild(env) : opts.cudaCompiler;
   return {
     root: opts.cacheDir ? path.resolve(opts.cacheDir) : llamaCacheRoot(env),
     native: opts.native ?? nativeFromEnv ?? true,
     extraCmakeArgs: opts.extraCmakeArgs ?? env.PAJAMAS_LLAMA_CMAKE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
+    ...(cudaCompiler ? { cudaCompiler } : {}),
   };
 }
 
-/** "native" or "portable", the source patch set, plus a short hash of any extra cmake arguments. */
-export function buildFlavour(settings: Pick<LlamaBuildSettings, 'native' | 'extraCmakeArgs'>): string {
-  const base = `${settings.native ? 'native' : 'portable'}-p${patchesHash()}`;
+/** "native" or "portable", "-cuda" for a CUDA build, the source patch set, plus a short hash of any extra cmake arguments. */
+export function buildFlavour(settings: Pick<LlamaBuildSettings, 'native' | 'extraCmakeArgs' | 'cudaCompiler'>): string {
+  const base = `${settings.native ? 'native' : 'portable'}${settings.cudaCompiler ? '-cuda' : ''}-p${patchesHash()}`;
   if (!settings.extraCmakeArgs.length) return base;
   const hash = createHash('sha256').update(settings.extraCmakeArgs.join('\0')).digest('hex').slice(0, 8);
   return `${base}-${hash}`;
 }
 
 /** The cmake configure flags of a build (generator and paths aside); recorded in the marker. */
-export function cmakeFlags(settings: Pick<LlamaBuildSettings, 'native' | 'extraCmakeArgs'>): string[] {
+export function cmakeFlags(settings: Pick<LlamaBuildSettings, 'native' | 'extraCmakeArgs' | 'cudaCompiler'>): string[] {
   return [
     '-DCMAKE_BUILD_TYPE=Release',
     '-DBUILD_SHARED_LIBS=OFF',
@@ -75,6 +82,8 @@ export function cmakeFlags(settings: Pick<LlamaBuildSettings, 'native' | 'extraC
     '-DLLAMA_USE_PREBUILT_UI=OFF',
     '-DLLAMA_BUILD_UI=OFF',
     '-DLLAMA_BUILD_APP=OFF',
+    // GPU builds compile for this machine's GPU (GGML_NATIVE) or, portable, for llama.cpp's default list.
+    ...(settings.cudaCompiler ? ['-DGGML_CUDA=ON', `-DCMAKE_CUDA_COMPILER=${settings.cudaCompiler}`] : []),
     ...settings.extraCmakeArgs,
   ];
 }

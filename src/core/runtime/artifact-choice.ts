@@ -131,7 +131,8 @@ const PLACEMENT_TEXT: Record<Placement, string> = { gpu: 'on the GPU', split: 's
 function describeCandidate(c: FitCandidate, budget: MemoryBudget): string {
   const quality = describeQuality(c.artifact);
   const where = c.placement ? `; runs ${PLACEMENT_TEXT[c.placement]}` : '';
-  return `${c.artifact.id}${quality ? ` (${quality})` : ''} needs ${describeEstimate(c.estimate)} at ${c.estimate.contextSize} tokens of context; ${describeBudget(budget)}${where}`;
+  const needs = `needs ${describeEstimate(c.estimate)} at ${c.estimate.contextSize} tokens of context`;
+  return `${c.artifact.id}${quality ? ` (${quality})` : ''} ${needs}; ${describeBudget(budget)}${where}`;
 }
 
 function explainChoice(chosen: FitCandidate, ranked: FitCandidate[], budget: MemoryBudget): string {

@@ -59,7 +59,8 @@ export function selectBackend(target: RuntimeTarget, env: BackendEnvironment, re
   }
   if (!isAppleSilicon(env)) {
     throw new UnsupportedError(
-      `${target.path} has only MLX artifacts, and MLX runs only on Apple Silicon (this is ${env.platform}-${env.arch}); make a GGUF artifact too`,
+      `${target.path} has only MLX artifacts, and MLX runs only on Apple Silicon ` +
+        `(this is ${env.platform}-${env.arch}); make a GGUF artifact too`,
     );
   }
   requireMlxPython(env);
@@ -70,6 +71,7 @@ function requireMlxPython(env: BackendEnvironment): void {
   if (env.mlxPython) return;
   const where = isAppleSilicon(env) ? '' : ` (and MLX runs only on Apple Silicon; this is ${env.platform}-${env.arch})`;
   throw new UnsupportedError(
-    `the MLX backend needs a Python environment with mlx_lm${where}; set it up with Llama-Pajamas' managed venv, or point PAJAMAS_MLX_PYTHON at a python that can import mlx_lm`,
+    `the MLX backend needs a Python environment with mlx_lm${where}; ` +
+      "set it up with Llama-Pajamas' managed venv, or point PAJAMAS_MLX_PYTHON at a python that can import mlx_lm",
   );
 }

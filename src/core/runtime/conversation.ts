@@ -4,7 +4,7 @@
  * same things with the same words; a busy flag keeps one reply at a time per session.
  */
 import { UsageError } from '../errors';
-import type { ChatMessage, ChatRole } from './types';
+import type { ChatMessage, ChatRole, GenerateOptions, GenerateResult, RuntimeSession, SessionInfo } from './types';
 
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
 
@@ -75,4 +75,54 @@ export class Conversation {
       this.busy = false;
     }
   }
+}
+
+/** A model that answers a whole conversation (or completes raw text) without keeping any of it. */
+export interface StatelessModel {
+  chat(messages: ChatMessage[], opts: GenerateOptions): Promise<GenerateResult>;
+  complete(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
+  /** Frees the model (stops its process); called once. */
+  close(): Promise<void>;
+}
+
+/**
+ * A RuntimeSession over a stateless model: the conversation lives here and every turn sends it
+ * whole (the model's KV cache keeps the common prefix). A failed turn leaves the conversation as
+ * it was; a cancelled one keeps the partial reply.
+ */
+export function conversationSession(info: SessionInfo, systemPrompt: string | undefined, model: StatelessModel): RuntimeSession {
+  const conversation = new Conversation(systemPrompt ?? null);
+  let closed: Promise<void> | null = null;
+  const ensureOpen = () => {
+    if (closed) throw new UsageError('the session is closed; open a new one');
+  };
+  return {
+    info,
+    chat: (messages: string | ChatMessage[], gen: GenerateOptions = {}) =>
+      conversation.exclusive(async () => {
+        ensureOpen();
+        const before = conversation.snapshot();
+        conversation.add(messages);
+        let result: GenerateResult;
+        try {
+          result = await model.chat(conversation.messages(), gen);
+        } catch (error) {
+          conversation.restore(before);
+          throw error;
+        }
+        conversation.addReply(result.text);
+        return result;
+      }),
+    complete: (prompt: string, gen: GenerateOptions = {}) =>
+      conversation.exclusive(async () => {
+        ensureOpen();
+        return model.complete(prompt, gen);
+      }),
+    history: () => conversation.messages(),
+    reset: async () => {
+      ensureOpen();
+      conversation.reset();
+    },
+    close: () => (closed ??= model.close()),
+  };
 }

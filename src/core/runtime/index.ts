@@ -31,10 +31,13 @@ export {
   type MemoryEstimate,
   type MemoryOptions,
 } from './memory-fit';
-export { benchRuntime, runLlamaBench, runNodeLlamaBench, BENCH_DEFAULTS, type BenchOptions, type BenchReport, type Speed } from './bench';
+export { benchRuntime, runLlamaBench, BENCH_DEFAULTS, type BenchOptions, type BenchReport, type BenchRound, type Speed } from './bench';
 export { streamChatCompletion, streamTextCompletion, type OpenAiServer } from './openai-client';
 export { startServerProcess, freeLoopbackPort, type ServerProcess, type ServerProcessOptions } from './server-process';
 export { createServerSession } from './server-session';
 export { canImportMlxLm, MLX_SERVER_MODULE } from './mlx-session';
-export { getLlamaInstance, llamaMemoryBudget, type GpuChoice } from './node-llama';
+export { GPU_CHOICES, type GpuChoice } from './node-llama';
+export { ModelHost, MODEL_HOST_BUNDLE, type ModelHostOptions, type RequestOptions } from './model-host/client';
+export type { DeviceInfo } from './model-host/protocol';
+export { conversationSession, type StatelessModel } from './conversation';
 export * from './types';

@@ -1,34 +1,22 @@
 /**
- * node-llama-cpp, loaded once per process. It is ESM-only, so it comes in through a dynamic
- * import (the CommonJS bundles keep `import()` for it; see esbuild.mjs). One Llama instance per GPU
- * choice: creating one loads the native backend and probes the GPUs, which takes about a second.
- * Its log lines go to whichever session last asked (never to stdout, which carries replies);
- * warnings only with PAJAMAS_DEBUG set.
+ * node-llama-cpp inside the model host (model-host/server.ts), the only process that loads it.
+ * It is ESM-only, so it comes in through a dynamic import (the CommonJS bundles keep `import()`
+ * for it; see esbuild.mjs). Each Llama instance gets the log of the session that created it, so
+ * nothing here is shared between sessions; llama.cpp's warnings reach it only with PAJAMAS_DEBUG.
  */
-import os from 'node:os';
 import { FailureError } from '../errors';
 import type { Logger } from '../job';
-import type { MemoryBudget } from './artifact-choice';
+import { type BindingChoice, decideBinding, loadLocalBinding, localBindingStatus } from './binding';
+import type { DeviceInfo } from './model-host/protocol';
 
 export type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 export type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
 
-/**
- * How many libuv thread-pool threads a process running node-llama-cpp should have. node-llama-cpp
- * decodes and samples on libuv's pool; with the default 4 pool threads, generation with 2 CPU
- * threads ran at ~60% of llama-bench on a 2-core machine, and with 1 or 2 pool threads at ~95%
- * (1B Q4_K_M bench model: 33 vs 54 tokens/s; the same prebuilt libraries driven from C: 57). libuv
- * reads UV_THREADPOOL_SIZE once, when the pool first starts, so entry points that run models set
- * it before any asynchronous I/O (the CLI does, for run/chat/bench).
- */
-export const RUNTIME_UV_THREADPOOL_SIZE = 2;
-
 /** 'auto' lets node-llama-cpp pick CUDA, Vulkan or Metal when present, else the CPU. */
 export type GpuChoice = 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu';
+export const GPU_CHOICES: readonly GpuChoice[] = ['auto', 'cuda', 'vulkan', 'metal', 'cpu'];
 
 let modulePromise: Promise<NodeLlamaCpp> | undefined;
-const instances = new Map<GpuChoice, Promise<Llama>>();
-let logSink: Logger | undefined;
 
 export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   modulePromise ??= import('node-llama-cpp').catch((error: unknown) => {
@@ -42,36 +30,60 @@ export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   return modulePromise;
 }
 
-/** Where node-llama-cpp's (llama.cpp's) warnings go from now on. */
-export function setLlamaLog(log: Logger | undefined): void {
-  logSink = log;
+const PREBUILT = "node-llama-cpp's prebuilt binaries";
+
+export interface CreateLlamaOptions {
+  gpu: GpuChoice;
+  log?: Logger;
 }
 
-export function getLlamaInstance(gpu: GpuChoice = 'auto'): Promise<Llama> {
-  let instance = instances.get(gpu);
-  if (!instance) {
-    instance = createInstance(gpu);
-    instances.set(gpu, instance);
-    instance.catch(() => instances.delete(gpu));
+export interface CreatedLlama {
+  llama: Llama;
+  binding: BindingChoice;
+  /** llama.cpp's latest error lines (node-llama-cpp's own errors say only "Failed to load model"). */
+  recentErrors: () => string[];
+}
+
+/**
+ * A Llama instance for this process: the binding built from node-llama-cpp's bundled source with
+ * the tools' flags when it fits the device (binding.ts decides), else node-llama-cpp's prebuilt
+ * binaries, which cover CUDA, Vulkan, Metal and the CPU.
+ */
+export async function createLlama(opts: CreateLlamaOptions): Promise<CreatedLlama> {
+  const lib = await loadNodeLlamaCpp();
+  const errors: string[] = [];
+  const logger = llamaLogger(lib, opts.log, errors);
+  const recentErrors = () => errors.splice(0);
+  const gpuTypes = opts.gpu === 'auto' ? (await lib.getLlamaGpuTypes('supported')).filter((t) => t !== false) : [];
+  const decision = decideBinding({
+    requested: opts.gpu,
+    gpuTypes,
+    local: await localBindingStatus(),
+    forcePrebuilt: process.env.PAJAMAS_LLAMA_BINDING === 'prebuilt',
+  });
+  if (decision.kind === 'local') {
+    try {
+      const llama = await loadLocalBinding(lib, decision.path, decision.gpu, logger);
+      return { llama, binding: { kind: 'local', path: decision.path }, recentErrors };
+    } catch (error) {
+      opts.log?.(`the llama.cpp binding built from source did not load (${(error as Error).message}); using the prebuilt one`);
+    }
   }
-  return instance;
+  const llama = await getPrebuilt(lib, decision.kind === 'prebuilt' ? decision.gpu : opts.gpu, logger);
+  const note = decision.kind === 'prebuilt' ? decision.note : 'the binding built from source did not load';
+  return { llama, binding: { kind: 'prebuilt', path: PREBUILT, note }, recentErrors };
 }
 
-async function createInstance(gpu: GpuChoice): Promise<Llama> {
-  const { getLlama, LlamaLogLevel } = await loadNodeLlamaCpp();
+async function getPrebuilt(lib: NodeLlamaCpp, gpu: GpuChoice, logger: LlamaLogger): Promise<Llama> {
   try {
-    return await getLlama({
+    return await lib.getLlama({
       gpu: gpu === 'cpu' ? false : gpu,
       // Never compile at run time: the prebuilt binaries cover the supported platforms.
       build: 'never',
       // No cap: sessions pass their thread count explicitly (the default cap oversubscribes small machines).
       maxThreads: 0,
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => {
-        // llama.cpp warns about harmless things (e.g. unset optional token ids) on every load.
-        if (level === LlamaLogLevel.warn && !process.env.PAJAMAS_DEBUG) return;
-        logSink?.(`[llama.cpp ${level}] ${message.trimEnd()}`);
-      },
+      logLevel: lib.LlamaLogLevel.warn,
+      logger,
     });
   } catch (error) {
     const what = gpu === 'auto' ? 'any backend' : gpu === 'cpu' ? 'the CPU backend' : `the ${gpu} backend`;
@@ -79,15 +91,39 @@ async function createInstance(gpu: GpuChoice): Promise<Llama> {
   }
 }
 
+export type LlamaLogger = (level: string, message: string) => void;
+
+/** Error lines kept for the next failure's message. */
+const RECENT_ERROR_LINES = 8;
+
+function llamaLogger(lib: NodeLlamaCpp, log: Logger | undefined, errors: string[]): LlamaLogger {
+  return (level, message) => {
+    const line = message.trimEnd();
+    if (level === lib.LlamaLogLevel.error || level === lib.LlamaLogLevel.fatal) {
+      errors.push(line);
+      if (errors.length > RECENT_ERROR_LINES) errors.shift();
+    }
+    // llama.cpp warns about harmless things (e.g. unset optional token ids) on every load.
+    if (level === lib.LlamaLogLevel.warn && !process.env.PAJAMAS_DEBUG) return;
+    log?.(`[llama.cpp ${level}] ${line}`);
+  };
+}
+
 /** "cuda", "vulkan", "metal" or "cpu". */
 export function deviceName(llama: Llama): string {
   return llama.gpu === false ? 'cpu' : llama.gpu;
 }
 
-/** Free RAM (os.freemem is MemAvailable on Linux) and, with a GPU, its free VRAM as node-llama-cpp sees it. */
-export async function llamaMemoryBudget(llama: Llama): Promise<MemoryBudget> {
-  const ramBytes = os.freemem();
-  if (llama.gpu === false) return { ramBytes, vramBytes: 0, unified: false };
+/** What the parent needs to place a model: the device, its free memory, the CPU cores. */
+export async function describeDevice(llama: Llama, binding: BindingChoice): Promise<DeviceInfo> {
+  const base = { device: deviceName(llama), cpuMathCores: llama.cpuMathCores, binding };
+  if (llama.gpu === false) return { ...base, gpuNames: [], vramTotalBytes: 0, vramFreeBytes: 0, unified: false };
   const vram = await llama.getVramState();
-  return { ramBytes, vramBytes: vram.free, unified: llama.gpu === 'metal' || vram.unifiedSize > 0 };
+  return {
+    ...base,
+    gpuNames: await llama.getGpuDeviceNames(),
+    vramTotalBytes: vram.total,
+    vramFreeBytes: vram.free,
+    unified: llama.gpu === 'metal' || vram.unifiedSize > 0,
+  };
 }

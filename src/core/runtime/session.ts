@@ -6,12 +6,15 @@
 import { defaultPythonStorageDir, readMlxVenv } from '../python';
 import os from 'node:os';
 import { FailureError, throwIfCancelled } from '../errors';
+import { preflightGguf } from '../formats/gguf-preflight';
 import type { JobOptions } from '../job';
 import { type FitChoice, type MemoryBudget, chooseArtifact } from './artifact-choice';
 import { type BackendDecision, type BackendEnvironment, selectBackend } from './backend';
-import { openGgufSession } from './gguf-session';
 import { canImportMlxLm, openMlxSession } from './mlx-session';
-import { type GpuChoice, getLlamaInstance, llamaMemoryBudget, setLlamaLog } from './node-llama';
+import { ModelHost } from './model-host/client';
+import { openHostedSession } from './model-host/hosted-session';
+import type { DeviceInfo } from './model-host/protocol';
+import type { GpuChoice } from './node-llama';
 import { type RuntimeArtifact, type RuntimeTarget, type VerifyMode, checkArtifactFiles, loadRuntimeTarget } from './target';
 import type { BackendKind, RuntimeSession } from './types';
 
@@ -62,8 +65,24 @@ async function managedVenvPython(): Promise<string | null> {
   return (await readMlxVenv(defaultPythonStorageDir()))?.python ?? null;
 }
 
-/** Everything up to loading: target, backend, memory budget and the artifact choice. */
+/**
+ * Everything up to loading: target, backend, memory budget and the artifact choice. For GGUF the
+ * budget counts the free VRAM of the GPU node-llama-cpp would use, which a short-lived model host
+ * reports (node-llama-cpp is never loaded in this process).
+ */
 export async function planSession(input: string | RuntimeTarget, opts: OpenSessionOptions = {}): Promise<SessionPlan> {
+  let host: ModelHost | undefined;
+  try {
+    return await planWith(input, opts, async () => {
+      host = await ModelHost.start({ gpu: opts.gpu, log: opts.log, signal: opts.signal });
+      return host.device;
+    });
+  } finally {
+    await host?.close();
+  }
+}
+
+async function planWith(input: string | RuntimeTarget, opts: OpenSessionOptions, device: () => Promise<DeviceInfo>): Promise<SessionPlan> {
   const target = typeof input === 'string' ? await loadRuntimeTarget(input, opts) : input;
   const platform = opts.environment?.platform ?? process.platform;
   const arch = opts.environment?.arch ?? process.arch;
@@ -73,7 +92,7 @@ export async function planSession(input: string | RuntimeTarget, opts: OpenSessi
   const backend = selectBackend(target, { platform, arch, mlxPython }, { backend: opts.backend, artifact: opts.artifact });
   const trained = target.architecture.contextLength;
   const contextSize = opts.contextSize ?? (trained > 0 ? Math.min(DEFAULT_CONTEXT_SIZE, trained) : DEFAULT_CONTEXT_SIZE);
-  const budget = opts.memoryBudget ?? (await backendBudget(backend.backend, opts.gpu));
+  const budget = opts.memoryBudget ?? (await backendBudget(backend.backend, device));
   const candidates = target.artifacts.filter((a) => a.format === backend.backend);
   const choice = chooseArtifact(candidates, target.architecture, budget, {
     contextSize,
@@ -83,35 +102,52 @@ export async function planSession(input: string | RuntimeTarget, opts: OpenSessi
   return { target, backend, contextSize, budget, choice, mlxPython };
 }
 
-async function backendBudget(backend: BackendKind, gpu: GpuChoice | undefined): Promise<MemoryBudget> {
+async function backendBudget(backend: BackendKind, device: () => Promise<DeviceInfo>): Promise<MemoryBudget> {
   if (backend === 'mlx') return { ramBytes: os.freemem(), vramBytes: os.freemem(), unified: true };
-  return llamaMemoryBudget(await getLlamaInstance(gpu ?? 'auto'));
+  const d = await device();
+  return { ramBytes: os.freemem(), vramBytes: d.vramFreeBytes, unified: d.unified };
 }
 
+/**
+ * Opens a session. A GGUF model loads in a model host (model-host/), a child process that owns
+ * node-llama-cpp: the host tells the device and its free memory for the fit, then loads the chosen
+ * artifact; a native abort there is an error here, and the host goes when the session closes.
+ */
 export async function openSession(input: string | RuntimeTarget, opts: OpenSessionOptions = {}): Promise<RuntimeSession> {
-  setLlamaLog(opts.log);
-  const plan = await planSession(input, opts);
-  const chosen = plan.choice.chosen;
-  if (!chosen) throw new FailureError(plan.choice.explanation, { path: plan.target.path });
-  opts.log?.(`${plan.backend.reason}; ${plan.choice.explanation}`);
-  await checkArtifactFiles(plan.target, chosen.artifact, opts);
-  throwIfCancelled(opts.signal);
-  const common = {
-    modelPath: chosen.artifact.path,
-    artifactId: chosen.artifact.id,
-    contextSize: plan.contextSize,
-    fit: plan.choice.explanation,
-    systemPrompt: opts.systemPrompt,
-    signal: opts.signal,
-    log: opts.log,
-  };
-  if (plan.backend.backend === 'mlx') return openMlxSession({ ...common, python: plan.mlxPython! });
-  return openGgufSession({
-    ...common,
-    placement: chosen.placement,
-    gpu: opts.gpu,
-    threads: opts.threads,
-    batchSize: opts.batchSize,
-    flashAttention: opts.flashAttention,
-  });
+  let host: ModelHost | undefined;
+  const startHost = async () => (host ??= await ModelHost.start({ gpu: opts.gpu, log: opts.log, signal: opts.signal }));
+  try {
+    const plan = await planWith(input, opts, async () => (await startHost()).device);
+    const chosen = plan.choice.chosen;
+    if (!chosen) throw new FailureError(plan.choice.explanation, { path: plan.target.path });
+    opts.log?.(`${plan.backend.reason}; ${plan.choice.explanation}`);
+    await checkArtifactFiles(plan.target, chosen.artifact, opts);
+    throwIfCancelled(opts.signal);
+    const common = {
+      modelPath: chosen.artifact.path,
+      artifactId: chosen.artifact.id,
+      contextSize: plan.contextSize,
+      fit: plan.choice.explanation,
+      systemPrompt: opts.systemPrompt,
+      signal: opts.signal,
+      log: opts.log,
+    };
+    if (plan.backend.backend === 'mlx') {
+      await host?.close();
+      return await openMlxSession({ ...common, python: plan.mlxPython! });
+    }
+    // llama.cpp aborts on some malformed files: the project's own reader checks the file first, so
+    // the error says what is wrong (the host would only report that it died).
+    await preflightGguf(chosen.artifact.path, { signal: opts.signal });
+    return await openHostedSession(await startHost(), {
+      ...common,
+      placement: chosen.placement,
+      threads: opts.threads,
+      batchSize: opts.batchSize,
+      flashAttention: opts.flashAttention,
+    });
+  } catch (error) {
+    await host?.close();
+    throw error;
+  }
 }

@@ -94,7 +94,8 @@ async function rejectNewerManifest(input: string): Promise<void> {
   }
   if (typeof version === 'number' && version > MANIFEST_VERSION) {
     throw new UnsupportedError(
-      `${file}: manifestVersion ${version} was written by a newer Llama-Pajamas (this one reads version ${MANIFEST_VERSION}); update Llama-Pajamas`,
+      `${file}: manifestVersion ${version} was written by a newer Llama-Pajamas ` +
+        `(this one reads version ${MANIFEST_VERSION}); update Llama-Pajamas`,
       { path: file },
     );
   }
@@ -155,7 +156,9 @@ export interface CheckArtifactOptions extends JobOptions {
 export async function checkArtifactFiles(target: RuntimeTarget, artifact: RuntimeArtifact, opts: CheckArtifactOptions = {}): Promise<void> {
   const verify = opts.verify ?? 'full';
   const cacheFile = opts.hashCacheFile === undefined ? defaultHashCacheFile() : opts.hashCacheFile;
-  const stale = `the file changed after ${MANIFEST_FILE} was written (a stale manifest) or is damaged; re-create the artifact, or check with "pajamas verify"`;
+  const stale =
+    `the file changed after ${MANIFEST_FILE} was written (a stale manifest) or is damaged; ` +
+    're-create the artifact, or check with "pajamas verify"';
   for (const [i, f] of artifact.files.entries()) {
     throwIfCancelled(opts.signal);
     const where = { path: target.path };

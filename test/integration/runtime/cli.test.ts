@@ -92,19 +92,20 @@ describe('pajamas chat', () => {
 });
 
 describe('pajamas bench', () => {
-  it('--json reports node-llama-cpp and llama-bench speeds and their ratio', async (t) => {
+  it('--json reports the runtime and llama-bench speeds, their ratio and the per-token overhead', async (t) => {
     const file = sharedAsset(t, STORIES);
     if (!file) return;
     if (!(await llamaToolsOrSkip(t))) return;
     const r = pajamas(['bench', file, '--threads', THREADS, '-p', '64', '-n', '16', '-r', '2', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const doc = JSON.parse(r.stdout) as Record<string, Record<string, number>>;
-    assert.deepEqual(Object.keys(doc), ['pajamas', 'llamaBench', 'ratio']);
+    const doc = JSON.parse(r.stdout) as Record<string, Record<string, number>> & { overheadUsPerToken: number; device: string };
     for (const side of ['pajamas', 'llamaBench', 'ratio']) {
       assert.deepEqual(Object.keys(doc[side]!), ['pp', 'tg']);
       for (const v of Object.values(doc[side]!)) assert.ok(Number.isFinite(v) && v > 0, `${side}: ${v}`);
     }
     assert.ok(Math.abs(doc.ratio!.pp! - doc.pajamas!.pp! / doc.llamaBench!.pp!) < 1e-9);
+    assert.ok(Math.abs(doc.overheadUsPerToken - (1e6 / doc.pajamas!.tg! - 1e6 / doc.llamaBench!.tg!)) < 1e-6);
+    assert.equal(doc.device, 'cpu');
     assert.match(r.stderr, /llama-bench pp [\d.]+ tg [\d.]+ t\/s/);
   });
 });

@@ -5,15 +5,18 @@
  * on, and check that raw greedy completion matches the in-process GGUF backend token for token.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { streamTextCompletion } from '../../../src/core/runtime/openai-client';
 import { startServerProcess } from '../../../src/core/runtime/server-process';
 import { createServerSession } from '../../../src/core/runtime/server-session';
 import { openSession } from '../../../src/core/runtime/session';
 import { sharedAsset } from '../../helpers/env';
 import { llamaToolsOrSkip } from '../../helpers/llama-tools';
+import { buildCli } from './helpers';
 
 describe('OpenAI-compatible client against llama-server', () => {
+  before(() => buildCli()); // the GGUF session it compares with runs in dist/model-host.js
+
   it('streams chat, survives cancellation, resets, and matches the GGUF backend on raw greedy completion', async (t) => {
     const file = sharedAsset(t, 'models/stories260K-gguf/stories260K.gguf');
     if (!file) return;

@@ -15,6 +15,7 @@ function captureIo(): { io: CliIo; out: string[]; json: unknown[]; log: string[]
     json: (v) => json.push(v),
     log: (l) => log.push(l),
     job: () => ({ log: (l) => log.push(l) }),
+    onInterrupt: () => () => {},
   };
   return { io, out, json, log };
 }

@@ -155,7 +155,10 @@ describe('checkArtifactFiles', () => {
       await assert.rejects(
         checkArtifactFiles(target, target.artifacts[0]!, { verify, hashCacheFile: null }),
         rejectsWith(
-          /\(artifacts\[0\]\.sizeBytes\): .* is 4 bytes, the manifest says 18; the file changed after manifest.json was written \(a stale manifest\)/,
+          new RegExp(
+            String.raw`\(artifacts\[0\]\.sizeBytes\): .* is 4 bytes, the manifest says 18; ` +
+              String.raw`the file changed after manifest.json was written \(a stale manifest\)`,
+          ),
         ),
       );
     }
