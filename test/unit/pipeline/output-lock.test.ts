@@ -26,6 +26,8 @@ test('a second writer refuses with a message naming the folder and the holder, o
     second = true;
     return r;
   });
+  // Until it says it waits (a loaded machine may take a while to get there), and some polls after.
+  for (let i = 0; i < 500 && !lines.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(second, false, 'waits while the first holds the folder');
   assert.match(lines.join('\n'), /is being written by process \d+ .*waiting for it to finish/);
