@@ -6,12 +6,16 @@
 // `--compare <other checkout>` also runs that checkout's converter (its bin/pajamas.js, built),
 // interleaved with this one on the same files, and reports this/that per pair: a before/after
 // check of a change that holds up on a loaded machine.
+// `--arch gpt-oss` generates gpt-oss-shaped checkpoints instead (MXFP4 experts as released, which
+// the converter repacks; gpt-oss-20b's shape for the large one, a half-width one as the small one).
 //
-//   node scripts/bench/convert.mjs [--gb 3] [--runs 3] [--dir <scratch dir>] [--compare <checkout>] [--keep] [--json]
+//   node scripts/bench/convert.mjs [--arch llama|gpt-oss] [--gb 3] [--runs 3] [--dir <scratch dir>] [--compare <checkout>]
+//     [--keep] [--json]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { generateGptOssModel } from './lib/gpt-oss-hf-model.mjs';
 import { generateLlamaModel } from './lib/llama-hf-model.mjs';
 import { flag, option } from './lib/options.mjs';
 
@@ -21,6 +25,10 @@ const runs = Number(option('runs', '3'));
 const scratch = option('dir', os.tmpdir());
 const json = flag('json');
 const compare = option('compare', undefined);
+const arch = option('arch', 'llama');
+if (!['llama', 'gpt-oss'].includes(arch)) throw new Error(`--arch must be llama or gpt-oss, got ${arch}`);
+/** gpt-oss with half the width and a quarter of the experts: the small model of `--arch gpt-oss`. */
+const HALF_WIDTH = { hidden: 1440, ffn: 1440, experts: 8 };
 const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
 // ---- measurements -------------------------------------------------------------------------------
@@ -28,11 +36,12 @@ const log = (line) => (json ? process.stderr : process.stdout).write(`${line}\n`
 function timed(command, argv) {
   spawnSync('sync');
   const started = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', command, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', command, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`${command} ${argv.join(' ')} failed: ${r.stderr.slice(-2000)}`);
-  const rssKb = Number(r.stderr.trim().split('\n').at(-1));
-  return { seconds, rssMb: rssKb / 1024 };
+  const [rssKb, user, sys] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  // CPU seconds hold up better than wall time when other work shares the cores.
+  return { seconds, rssMb: rssKb / 1024, cpuSeconds: user + sys };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -43,6 +52,7 @@ function bench(dir, files, label) {
   spawnSync('sh', ['-c', `cat ${files.map((f) => `'${f}'`).join(' ')} > /dev/null`]); // warm the page cache
   const cat = [];
   const convert = [];
+  const convertCpu = [];
   const pairs = [];
   let rss = 0;
   const convertWith = (checkout) => {
@@ -58,16 +68,24 @@ function bench(dir, files, label) {
     const c = convertWith(root);
     const otherAfter = compare && i % 2 === 1 ? convertWith(compare) : undefined;
     convert.push(c.seconds);
+    convertCpu.push(c.cpuSeconds);
     rss = Math.max(rss, c.rssMb);
     const that = other ?? otherAfter;
     if (that) pairs.push(c.seconds / that.seconds);
     log(
       `  ${label} run ${i + 1}: cat ${cat.at(-1).toFixed(2)} s, convert ${c.seconds.toFixed(2)} s, convert peak RSS ` +
-        `${c.rssMb.toFixed(0)} MB` +
+        `${c.rssMb.toFixed(0)} MB, convert CPU ${c.cpuSeconds.toFixed(2)} s` +
         (that ? `; --compare convert ${that.seconds.toFixed(2)} s (this/that ${pairs.at(-1).toFixed(3)})` : ''),
     );
   }
-  const result = { catSeconds: median(cat), convertSeconds: median(convert), ratio: median(convert) / median(cat), peakRssMb: rss };
+  const result = {
+    catSeconds: median(cat),
+    convertSeconds: median(convert),
+    convertCpuSeconds: median(convertCpu),
+    ratio: median(convert) / median(cat),
+    peakRssMb: rss,
+    loadAverage: os.loadavg()[0],
+  };
   return compare ? { ...result, vsCompare: median(pairs) } : result;
 }
 
@@ -82,9 +100,9 @@ try {
   const large = path.join(work, 'large');
   mkdirSync(small);
   mkdirSync(large);
-  log(`generating a ${targetGb} GB and a 0.5 GB bf16 Llama-shaped model in ${work} ...`);
-  const s = generateLlamaModel(small, { gb: 0.5 });
-  const l = generateLlamaModel(large, { gb: targetGb });
+  log(`generating a ${targetGb} GB and a smaller ${arch}-shaped model in ${work} ...`);
+  const s = arch === 'llama' ? generateLlamaModel(small, { gb: 0.5 }) : generateGptOssModel(small, { layers: 2 }, HALF_WIDTH);
+  const l = arch === 'llama' ? generateLlamaModel(large, { gb: targetGb }) : generateGptOssModel(large, { gb: targetGb });
   log(`small: ${s.layers} layers, ${(s.bytes / 1e9).toFixed(2)} GB; large: ${l.layers} layers, ${(l.bytes / 1e9).toFixed(2)} GB`);
   if (runs < 1) {
     log(`--runs 0: models generated in ${work}, nothing measured`);
@@ -93,6 +111,7 @@ try {
   const smallResult = bench(small, s.files, 'small');
   const largeResult = bench(large, l.files, 'large');
   const result = {
+    arch,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     small: { gb: s.bytes / 1e9, ...smallResult },
     large: { gb: l.bytes / 1e9, ...largeResult },
@@ -101,8 +120,9 @@ try {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     log(
-      `\nlarge model (${(l.bytes / 1e9).toFixed(2)} GB bf16 -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ` +
-        `${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x)`,
+      `\nlarge ${arch} model (${(l.bytes / 1e9).toFixed(2)} GB -> F16): convert ${largeResult.convertSeconds.toFixed(2)} s vs cat ` +
+        `${largeResult.catSeconds.toFixed(2)} s = ${largeResult.ratio.toFixed(2)}x (goal <= 1.25x); convert CPU ` +
+        `${largeResult.convertCpuSeconds.toFixed(2)} s; load average ${largeResult.loadAverage.toFixed(1)} on ${os.cpus().length} cores`,
     );
     if (compare)
       log(

@@ -19,7 +19,7 @@ export function layersForParameters(params, shape = SHAPE) {
   return Math.max(1, Math.round((params - embeddings) / perLayer));
 }
 
-function randomBf16Pattern(count) {
+export function randomBf16Pattern(count) {
   const out = new Uint16Array(count);
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
@@ -48,14 +48,19 @@ function modelTensors(layers, H, ff, vocab, kvDim) {
   return t;
 }
 
-function writeShard(file, tensors, pattern) {
+/**
+ * One safetensors file of `tensors` ([name, shape] for BF16, or [name, shape, dtype, pattern] with
+ * its own byte pattern, e.g. U8 MXFP4 codes), data cycled from the patterns.
+ */
+export function writeShard(file, tensors, pattern) {
   const header = {};
   let offset = 0;
-  for (const [name, shape] of tensors) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
-    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
+  const entries = tensors.map(([name, shape, dtype = 'BF16', own = pattern]) => {
+    const bytes = shape.reduce((a, b) => a * b, 1) * (dtype === 'U8' ? 1 : 2);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
-  }
+    return { bytes, pattern: own };
+  });
   let text = JSON.stringify(header);
   text += ' '.repeat((8 - ((8 + Buffer.byteLength(text)) % 8)) % 8);
   const prefix = Buffer.alloc(8);
@@ -64,12 +69,12 @@ function writeShard(file, tensors, pattern) {
   writeSync(fd, prefix);
   writeSync(fd, text);
   let k = 0;
-  for (const [, shape] of tensors) {
-    let left = shape.reduce((a, b) => a * b, 1) * 2;
+  for (const { bytes, pattern: p } of entries) {
+    let left = bytes;
     while (left > 0) {
-      const start = (k++ * 7919 * 2) % (pattern.length / 2);
-      const n = Math.min(left, pattern.length - start);
-      writeSync(fd, pattern, start, n);
+      const start = (k++ * 7919 * 2) % (p.length / 2);
+      const n = Math.min(left, p.length - start);
+      writeSync(fd, p, start, n);
       left -= n;
     }
   }

@@ -10,11 +10,13 @@ import type { RuntimeSession } from '../../core/runtime/types';
 import { onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
+import { reasoningOptions, reasoningPrinter } from '../reasoning';
 import { describeSession, generationFrom, generationOptions, sessionOptions, sessionOptionsFrom } from './run';
 
 const options = {
   ...generationOptions,
   ...sessionOptions,
+  ...reasoningOptions,
 } as const;
 
 const HELP = '/reset forgets the conversation, /exit leaves; Ctrl-C stops a reply';
@@ -33,7 +35,7 @@ export const chatCommand: Command = {
       io.log(describeSession(session));
       if (!session.info.chatTemplate) io.log('note: the model has no chat template; a generic prompt format is used');
       io.log(HELP);
-      await converse(session, generation, io, job.signal);
+      await converse(session, generation, io, job.signal, o.reasoning);
     } finally {
       await session.close();
     }
@@ -46,6 +48,7 @@ async function converse(
   generation: ReturnType<typeof generationFrom>,
   io: CliIo,
   stop: AbortSignal | undefined,
+  showReasoning: boolean,
 ): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: interactive });
@@ -80,7 +83,7 @@ async function converse(
         process.stderr.write(`${HELP}\n`);
       } else if (line) {
         reply = new AbortController();
-        const result = await replyTo(session, line, { ...generation, signal: reply.signal });
+        const result = await replyTo(session, line, { ...generation, signal: reply.signal }, showReasoning);
         reply = null;
         if (result === 'cancelled') process.stderr.write('(stopped)\n');
       }
@@ -97,8 +100,18 @@ async function replyTo(
   session: RuntimeSession,
   text: string,
   gen: ReturnType<typeof generationFrom> & { signal: AbortSignal },
+  showReasoning: boolean,
 ): Promise<string> {
-  const result = await session.chat(text, { ...gen, onToken: (piece) => process.stdout.write(piece) });
-  process.stdout.write('\n');
-  return result.stopReason;
+  const thinking = reasoningPrinter(showReasoning);
+  const onToken = (piece: string) => {
+    thinking.end();
+    process.stdout.write(piece);
+  };
+  try {
+    const result = await session.chat(text, { ...gen, onToken, onReasoning: thinking.onReasoning });
+    return result.stopReason;
+  } finally {
+    thinking.end();
+    process.stdout.write('\n');
+  }
 }

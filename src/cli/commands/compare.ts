@@ -6,12 +6,13 @@ import { compareStrategies, type CompareRow } from '../../core/pipeline/compare'
 import { formatTable } from '../evaluation-table';
 import { formatBytes } from '../../core/units';
 import { onePositional, parseArgs } from '../args';
+import { PLAN_TARGETS } from '../../core/plan/types';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 import { parseTarget } from './plan';
 
 const options = {
-  target: { option: 'targets', type: 'string', value: '<type>', default: 'Q4_K_M', description: 'GGUF target: Q4_K_M, Q5_K_M, Q6_K, Q8_0' },
+  target: { option: 'targets', type: 'string', value: '<type>', default: 'Q4_K_M', description: `GGUF target: ${PLAN_TARGETS.join(', ')}` },
   out: { option: 'outDir', type: 'string', short: 'o', value: '<dir>', description: 'output folder (default ./<model>-pajamas)' },
   text: { option: 'evalText', type: 'string', value: '<file>', description: "evaluation text (default: the project's own)" },
   ctx: { option: 'contextSize', type: 'number', value: '<n>', description: 'evaluation context size (default 512)' },

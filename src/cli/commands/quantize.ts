@@ -8,6 +8,7 @@ import { quantizeModel } from '../../core/pipeline/quantize';
 import { OUTPUT_FORMATS, parseImatrixMode, type OutputFormat } from '../../core/pipeline/options';
 import { formatBytes } from '../../core/units';
 import { onePositional, parseArgs } from '../args';
+import { PLAN_TARGETS } from '../../core/plan/types';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
 import { parseStrategy, parseTarget } from './plan';
@@ -25,7 +26,7 @@ const options = {
     type: 'string',
     value: '<list>',
     default: 'Q4_K_M',
-    description: 'comma-separated GGUF targets: Q4_K_M, Q5_K_M, Q6_K, Q8_0',
+    description: `comma-separated GGUF targets: ${PLAN_TARGETS.join(', ')}`,
   },
   strategy: {
     option: 'strategies',

@@ -13,6 +13,7 @@ import type { BackendKind, GenerateResult, RuntimeSession } from '../../core/run
 import { type OptionSpecs, type ParsedOptions, onePositional, parseArgs } from '../args';
 import type { Command } from '../command';
 import type { CliIo } from '../io';
+import { reasoningOptions, reasoningPrinter } from '../reasoning';
 
 export const sessionOptions = {
   artifact: { type: 'string', value: '<id>', description: 'run this artifact of the manifest instead of the best one that fits' },
@@ -40,9 +41,13 @@ const options = {
   prompt: { type: 'string', short: 'p', value: '<text>', description: 'the prompt (required)' },
   ...generationOptions,
   raw: { type: 'boolean', description: 'plain text completion, no chat template' },
+  ...reasoningOptions,
   chat: { type: 'boolean', description: 'use the chat template even when the model has none' },
   ...sessionOptions,
-  json: { type: 'boolean', description: 'print one JSON document: {"text", "stopReason", "tokens", "artifact", "backend", "device"}' },
+  json: {
+    type: 'boolean',
+    description: 'print one JSON document: {"text", "reasoning" (when given), "stopReason", "tokens", "artifact", "backend", "device"}',
+  },
 } as const;
 
 const BACKENDS = ['auto', 'gguf', 'mlx'] as const;
@@ -106,15 +111,26 @@ export const runCommand: Command = {
     try {
       io.log(describeSession(session));
       const useChat = o.chat || (!o.raw && session.info.chatTemplate);
-      const stream = o.json ? undefined : (text: string) => process.stdout.write(text);
-      const gen = { ...generation, onToken: stream, signal: job.signal };
-      result = useChat ? await session.chat(o.prompt, gen) : await session.complete(o.prompt, gen);
+      const thinking = reasoningPrinter(o.reasoning && !o.json);
+      const stream = o.json
+        ? undefined
+        : (text: string) => {
+            thinking.end();
+            process.stdout.write(text);
+          };
+      const gen = { ...generation, onToken: stream, onReasoning: thinking.onReasoning, signal: job.signal };
+      try {
+        result = useChat ? await session.chat(o.prompt, gen) : await session.complete(o.prompt, gen);
+      } finally {
+        thinking.end();
+      }
     } finally {
       await session.close();
     }
     if (o.json)
       io.json({
         text: result.text,
+        ...(result.reasoning !== undefined && o.reasoning ? { reasoning: result.reasoning } : {}),
         stopReason: result.stopReason,
         tokens: result.tokens,
         artifact: session.info.artifactId,

@@ -163,9 +163,11 @@ function moeFfn(b: TensorList, ctx: Context, i: number, moe: MoeInfo): void {
   }
   b.linear(blk(i, 'ffn_gate_inp'), H, E, traits.routerBias);
   if (traits.expertSelectionBias) b.add(blk(i, 'exp_probs_b.bias'), [E]);
-  if (traits.gatedMlp) b.add(blk(i, 'ffn_gate_exps.weight'), [H, w, E]);
-  b.add(blk(i, 'ffn_up_exps.weight'), [H, w, E]);
-  b.add(blk(i, 'ffn_down_exps.weight'), [w, H, E]);
+  // MXFP4 checkpoints (gpt-oss) keep their experts in MXFP4 blocks of 32; the GGUF keeps them so too.
+  const mxfp4 = ctx.info.sourceQuantization?.method === 'mxfp4' && H % 32 === 0 && w % 32 === 0 ? { sourceDtype: 'MXFP4' } : {};
+  if (traits.gatedMlp) b.add(blk(i, 'ffn_gate_exps.weight'), [H, w, E], mxfp4);
+  b.add(blk(i, 'ffn_up_exps.weight'), [H, w, E], mxfp4);
+  b.add(blk(i, 'ffn_down_exps.weight'), [w, H, E], mxfp4);
   if (traits.expertBiases) {
     if (traits.gatedMlp) b.add(blk(i, 'ffn_gate_exps.bias'), [w, E]);
     b.add(blk(i, 'ffn_up_exps.bias'), [w, E]);

@@ -5,10 +5,11 @@ import type { NormKind } from './model-types';
 export class TensorList {
   readonly tensors: ModelTensor[] = [];
 
-  add(name: string, shape: number[], options: { notParameter?: boolean } = {}): void {
+  add(name: string, shape: number[], options: { notParameter?: boolean; sourceDtype?: string } = {}): void {
     if (shape.some((d) => !Number.isInteger(d) || d <= 0)) return; // a zero-width part does not exist
     const t: ModelTensor = { name, shape, hfName: null };
     if (options.notParameter) t.notParameter = true;
+    if (options.sourceDtype) t.sourceDtype = options.sourceDtype;
     this.tensors.push(t);
   }
 

@@ -6,6 +6,7 @@
 import { UnsupportedError } from '../errors';
 import type { ArchSpec } from './arch-specs';
 import { phi3PartialRotary } from './extra-tensors';
+import { writeGptOssMetadata } from './gpt-oss';
 import type { Hparams } from './hparams';
 import { type KvBuilder } from './kv';
 
@@ -32,6 +33,7 @@ export function writeArchMetadata(kv: KvBuilder, spec: ArchSpec, h: Hparams, nVo
     if (sharedFf !== undefined) kv.u32(kv.key('expert_shared_feed_forward_length'), sharedFf);
   }
   if (spec.ggufArch === 'gemma3') gemma3(kv, h);
+  if (spec.ggufArch === 'gpt-oss') writeGptOssMetadata(kv, h);
 }
 
 /** The keys every text model gets (llama.cpp TextModel.set_gguf_parameters). */

@@ -5,13 +5,29 @@
  * apply. Metadata lives in arch-metadata.ts.
  */
 import { UnsupportedError } from '../errors';
+import type { SafetensorsTensor } from '../formats/safetensors';
+import { GPT_OSS_EXPERTS, checkGptOssConfig } from './gpt-oss';
 import type { Hparams } from './hparams';
+import type { OutType, TensorRecipe } from './recipe';
+
+/**
+ * Experts an architecture stores in its own layout (gpt-oss: MXFP4 blocks and scales, or stacked
+ * [experts, in, out] matrices with interleaved gate/up units), gathered per layer and turned into
+ * GGUF recipes by the architecture's own code.
+ */
+export interface PackedExperts {
+  /** Whether a module path after `model.layers.<i>.` is one of these tensors. */
+  claims(rest: string): boolean;
+  /** The GGUF recipes of one layer's claimed tensors, keyed by their module path. */
+  recipes(h: Hparams, layer: number, parts: ReadonlyMap<string, SafetensorsTensor>, out: OutType): TensorRecipe[];
+}
 
 export interface ExpertNaming {
   /** Per-expert modules: `<prefix>.experts.<e>.<proj>` -> GGUF base, keyed "<prefix>.<proj>". */
   perExpert: Readonly<Record<string, string>>;
   /** Already-stacked 3-D tensors (transformers 5): module path -> GGUF base; gate_up is split. */
   fused?: Readonly<Record<string, string | readonly [string, string]>>;
+  packed?: PackedExperts;
 }
 
 export interface ArchSpec {
@@ -19,7 +35,10 @@ export interface ArchSpec {
   ggufArch: string;
   /** Hugging Face model_type values. */
   modelTypes: readonly string[];
-  /** Decoder-layer module path (after `model.layers.<i>.`) -> GGUF base (after `blk.<i>.`). */
+  /**
+   * Decoder-layer module path (after `model.layers.<i>.`) -> GGUF base (after `blk.<i>.`). A path
+   * without a .weight/.bias suffix (gpt-oss's `self_attn.sinks`) is a bare parameter -> `<base>.weight`.
+   */
   layer: Readonly<Record<string, string>>;
   experts?: ExpertNaming;
   /** Q/K rows are permuted to GGML's rope layout (llama.cpp's LLAMA rope type). */
@@ -28,7 +47,7 @@ export interface ArchSpec {
   normAdd?: number;
   /** Source tensors the converter drops (e.g. Gemma's lm_head, tied by construction). */
   dropTensors?: readonly string[];
-  /** GGUF bases every decoder layer must have. */
+  /** GGUF bases every decoder layer must have (`.weight` implied; a base may name `.bias` itself). */
   requiredLayer(h: Hparams): string[];
   /** Throws UnsupportedError for configurations llama.cpp cannot run for this architecture. */
   checkConfig?(h: Hparams): void;
@@ -199,12 +218,40 @@ const PHI3: ArchSpec = {
   requiredLayer: () => ['attn_norm', 'attn_qkv', 'attn_output', 'ffn_norm', 'ffn_up', 'ffn_down'],
 };
 
-export const ARCH_SPECS: readonly ArchSpec[] = [LLAMA, QWEN2, QWEN3, QWEN2MOE, QWEN3MOE, GEMMA2, GEMMA3, PHI3];
+/**
+ * gpt-oss (llama.cpp's "gpt-oss", LLM_ARCH_OPENAI_MOE): attention with biases and learned per-head
+ * sinks, a router with a bias, experts with biases, the pre-FFN norm named post_attention_norm.
+ */
+const GPT_OSS: ArchSpec = {
+  ggufArch: 'gpt-oss',
+  modelTypes: ['gpt_oss'],
+  layer: {
+    ...ATTENTION,
+    'self_attn.sinks': 'attn_sinks',
+    post_attention_layernorm: 'post_attention_norm',
+    'mlp.router': 'ffn_gate_inp',
+  },
+  experts: { perExpert: {}, packed: GPT_OSS_EXPERTS },
+  ropePermute: false,
+  checkConfig: checkGptOssConfig,
+  // llama.cpp's loader requires every bias but the q/k/v ones.
+  requiredLayer: () => [
+    ...ATTN_REQUIRED,
+    'attn_output.bias',
+    'attn_sinks',
+    'post_attention_norm',
+    ...MOE_REQUIRED,
+    'ffn_gate_inp.bias',
+    'ffn_gate_exps.bias',
+    'ffn_up_exps.bias',
+    'ffn_down_exps.bias',
+  ],
+};
+
+export const ARCH_SPECS: readonly ArchSpec[] = [LLAMA, QWEN2, QWEN3, QWEN2MOE, QWEN3MOE, GEMMA2, GEMMA3, PHI3, GPT_OSS];
 
 /** Hugging Face model types the converter knows but deliberately does not convert yet, and why. */
-const NOT_YET: Readonly<Record<string, string>> = {
-  gpt_oss: 'gpt-oss keeps its experts in MXFP4 blocks, which this converter does not repack yet',
-};
+const NOT_YET: Readonly<Record<string, string>> = {};
 
 export function supportedModelTypes(): string[] {
   return ARCH_SPECS.flatMap((s) => s.modelTypes);

@@ -16,6 +16,7 @@ import { hasTokenizer, loadGgufVocab } from '../hf/tokenizer';
 import { type JobOptions, noLog } from '../job';
 import { archSpecFor } from './arch-specs';
 import { Hparams } from './hparams';
+import { gptOssWarnings } from './gpt-oss';
 import { buildMetadata, readGenerationConfig } from './model-metadata';
 import { type OutType } from './recipe';
 import { planTensors, type TensorPlan } from './tensor-map';
@@ -222,5 +223,6 @@ function configWarnings(plan: TensorPlan): string[] {
           `differ from transformers`,
       );
   }
+  if (plan.spec.ggufArch === 'gpt-oss') out.push(...gptOssWarnings(h));
   return out;
 }

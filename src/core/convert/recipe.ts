@@ -22,6 +22,30 @@ export interface TensorTransform {
   ropeHeads?: number;
   /** Added to every element in float32 (Gemma stores RMSNorm weights as w - 1). */
   add?: number;
+  /**
+   * Keeps elements start, start + step, ... (count of them) of every source row: gpt-oss interleaves
+   * the gate and up units of its experts (even: gate, odd: up).
+   */
+  pick?: { start: number; step: number; count: number };
+  /**
+   * Each segment (after `pick`) is written transposed: gpt-oss stores its bf16 experts as
+   * [experts, in, out], llama.cpp wants [experts, out, in].
+   */
+  transpose?: boolean;
+}
+
+/**
+ * Experts kept in MXFP4 (OCP microscaling FP4): `blocks` [experts, rows, groups, 16] hold two
+ * 4-bit E2M1 codes per byte (value 2k in the low nibble of byte k), `scales` [experts, rows, groups]
+ * one E8M0 exponent per 32 values. The converter repacks them into ggml's MXFP4 blocks without
+ * dequantizing; rows firstRow, firstRow + rowStep, ... (`rows` of them) of every expert are taken.
+ */
+export interface Mxfp4Source {
+  blocks: SafetensorsTensor;
+  scales: SafetensorsTensor;
+  firstRow: number;
+  rowStep: number;
+  rows: number;
 }
 
 export interface TensorRecipe {
@@ -38,6 +62,8 @@ export interface TensorRecipe {
   transform: TensorTransform;
   /** A tensor the converter computes (rope frequency factors), written as float32. */
   generated?: Float32Array;
+  /** An MXFP4 tensor repacked from the checkpoint's blocks and scales (segments stay empty). */
+  mxfp4?: Mxfp4Source;
 }
 
 /** Output file types of `convert --outtype` and their general.file_type ids (llama_ftype). */
@@ -60,4 +86,17 @@ export function outputTypeFor(name: string, nDims: number, out: OutType): GgmlTy
   const base = name.replace(/^blk\.\d+\./, '').replace(/\.weight$/, '');
   if (ALWAYS_F32.has(base)) return 'F32';
   return OUT_TYPES[out].type;
+}
+
+/** A recipe copying `segments` in order, with the output type llama.cpp's converter would choose. */
+export function makeRecipe(
+  name: string,
+  shape: number[],
+  out: OutType,
+  hfName: string | string[],
+  dtype: string,
+  segments: SourceSegment[],
+  transform: TensorTransform = {},
+): TensorRecipe {
+  return { name, shape, type: outputTypeFor(name, shape.length, out), hfName, sourceDtype: dtype, segments, transform };
 }

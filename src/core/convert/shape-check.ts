@@ -9,6 +9,7 @@ import type { Hparams } from './hparams';
 
 interface Dims {
   hidden: number;
+  heads: number;
   q: number;
   kv: number;
   headDim: number;
@@ -22,6 +23,7 @@ function dims(h: Hparams): Dims {
   const headDim = h.headDim;
   return {
     hidden: h.hiddenSize,
+    heads: h.numHeads,
     q: h.numHeads * headDim,
     kv: h.numKvHeads * headDim,
     headDim,
@@ -61,7 +63,9 @@ function expected(base: string, suffix: string, d: Dims, spec: ArchSpec): (numbe
     case 'ffn_down':
       return [d.hidden, d.ff];
     case 'ffn_gate_inp':
-      return [d.experts, d.hidden];
+      return w ? [d.experts, d.hidden] : [d.experts];
+    case 'attn_sinks':
+      return [d.heads];
     case 'ffn_gate_shexp':
     case 'ffn_up_shexp':
       return [d.sharedFf, d.hidden];

@@ -9,7 +9,9 @@ import { FormatError, UnsupportedError, throwIfCancelled } from '../errors';
 import { readFully } from '../formats/file-reader';
 import type { SafetensorsDtype } from '../formats/safetensors';
 import { CONVERTIBLE_DTYPES, convertElements, decodeToF32, dtypeBytes, encodeFromF32 } from './kernels';
+import { writeMxfp4Tensor } from './mxfp4';
 import { countNonFinite } from './non-finite';
+import { writeRearranged } from './rearrange';
 import type { SourceSegment, TensorRecipe } from './recipe';
 import { SOURCE_REGIONS, createWasmArena, type WasmArena } from './wasm-kernel';
 
@@ -109,7 +111,7 @@ export function checkSourceDtype(r: TensorRecipe): void {
     if (!CONVERTIBLE_DTYPES.includes(s.tensor.dtype)) {
       throw new UnsupportedError(
         `tensor ${s.tensor.name} is ${s.tensor.dtype}; the converter reads ${CONVERTIBLE_DTYPES.join(', ')} weights (quantized ` +
-          `checkpoints such as FP8 or MXFP4 are not supported yet)`,
+          `checkpoints such as FP8 are not supported yet; MXFP4 is read as gpt-oss experts only)`,
         { tensor: s.tensor.name, dtype: s.tensor.dtype },
       );
     }
@@ -202,8 +204,10 @@ export async function writeTensorData(r: TensorRecipe, sink: TensorSink, ctx: Te
     ctx.onBytes?.(bytes.byteLength);
     return;
   }
+  if (r.mxfp4) return writeMxfp4Tensor(r, sink, ctx);
   checkSourceDtype(r);
   const buffers = ctx.buffers ?? new Buffers();
+  if (r.transform.pick || r.transform.transpose) return writeRearranged(r, sink, { ...ctx, buffers });
   const outSize = dtypeBytes(r.type);
   const chunks = chunksOf(r);
   const sourceBytes = (c: Chunk) => c.rows * c.segment.rowLength * dtypeBytes(c.segment.tensor.dtype);

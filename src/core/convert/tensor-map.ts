@@ -13,7 +13,7 @@ import { archSpecFor, globalTensorBase, type ArchSpec } from './arch-specs';
 import { llama3RopeFreqs, phi3RopeFactors, type GeneratedTensor } from './extra-tensors';
 import { refuseFp8 } from './fp8';
 import { Hparams } from './hparams';
-import { outputTypeFor, type OutType, type SourceSegment, type TensorRecipe } from './recipe';
+import { makeRecipe, type OutType, type SourceSegment, type TensorRecipe } from './recipe';
 import { checkShape } from './shape-check';
 
 /** Source tensors that are never model weights llama.cpp uses. */
@@ -37,6 +37,8 @@ interface Plan {
   plain: Mapped[];
   experts: Map<string, { base: string; suffix: string; layer: number; parts: ExpertPart[] }>;
   fused: { bases: string | readonly [string, string]; layer: number; tensor: SafetensorsTensor }[];
+  /** Tensors the architecture's packed-expert code gathers, per layer, by module path. */
+  packed: Map<number, Map<string, SafetensorsTensor>>;
   dropped: string[];
   /** Source tensors with no GGUF name. */
   unmapped: string[];
@@ -48,7 +50,7 @@ function normaliseName(name: string): string {
 }
 
 function classify(spec: ArchSpec, model: SafetensorsModel): Plan {
-  const plan: Plan = { plain: [], experts: new Map(), fused: [], dropped: [], unmapped: [] };
+  const plan: Plan = { plain: [], experts: new Map(), fused: [], packed: new Map(), dropped: [], unmapped: [] };
   for (const t of model.tensors.values()) {
     const name = normaliseName(t.name);
     if (IGNORED_SUFFIXES.some((s) => name.endsWith(s)) || MULTIMODAL.test(name) || spec.dropTensors?.includes(name)) {
@@ -91,6 +93,17 @@ function mapOne(spec: ArchSpec, name: string, t: SafetensorsTensor, plan: Plan):
   if (!m) return false;
   const layer = Number(m[1]);
   const rest = m[2]!;
+  if (spec.experts?.packed?.claims(rest)) {
+    let parts = plan.packed.get(layer);
+    if (!parts) plan.packed.set(layer, (parts = new Map()));
+    parts.set(rest, t);
+    return true;
+  }
+  const bare = spec.layer[rest];
+  if (bare) {
+    plan.plain.push({ base: bare, suffix: 'weight', layer, tensor: t });
+    return true;
+  }
   const fusedModule = rest.replace(/\.weight$/, '');
   const fused = spec.experts?.fused?.[fusedModule];
   if (fused && t.shape.length === 3) {
@@ -130,21 +143,10 @@ function reversed(shape: readonly number[]): number[] {
   return [...shape].reverse();
 }
 
-function recipe(
-  name: string,
-  shape: number[],
-  out: OutType,
-  hfName: string | string[],
-  dtype: string,
-  segments: SourceSegment[],
-): TensorRecipe {
-  return { name, shape, type: outputTypeFor(name, shape.length, out), hfName, sourceDtype: dtype, segments, transform: {} };
-}
-
 function plainRecipe(h: Hparams, spec: ArchSpec, m: Mapped, out: OutType): TensorRecipe {
   const t = m.tensor;
   checkShape(h, spec, m.base, m.suffix, t.name, t.shape);
-  const r = recipe(ggufName(m.base, m.layer, m.suffix), reversed(t.shape), out, t.name, t.dtype, [whole(t)]);
+  const r = makeRecipe(ggufName(m.base, m.layer, m.suffix), reversed(t.shape), out, t.name, t.dtype, [whole(t)]);
   if (spec.ropePermute && (m.base === 'attn_q' || m.base === 'attn_k')) {
     r.transform.ropeHeads = m.base === 'attn_q' ? h.numHeads : h.numKvHeads;
   }
@@ -180,7 +182,7 @@ function expertRecipe(
     }
   }
   const shape = [...reversed(first.shape), n];
-  return recipe(
+  return makeRecipe(
     name,
     shape,
     out,
@@ -200,7 +202,7 @@ function fusedRecipes(h: Hparams, spec: ArchSpec, f: Plan['fused'][number], out:
   if (typeof f.bases === 'string') {
     checkShape(h, spec, f.bases, 'weight', t.name, [rows, cols]);
     return [
-      recipe(ggufName(f.bases, f.layer, 'weight'), [cols, rows, experts], out, t.name, t.dtype, [
+      makeRecipe(ggufName(f.bases, f.layer, 'weight'), [cols, rows, experts], out, t.name, t.dtype, [
         { tensor: t, firstRow: 0, rows: experts * rows, rowLength: cols },
       ]),
     ];
@@ -209,7 +211,7 @@ function fusedRecipes(h: Hparams, spec: ArchSpec, f: Plan['fused'][number], out:
   return f.bases.map((base, i) => {
     checkShape(h, spec, base, 'weight', t.name, [half, cols]);
     const segments = [...Array(experts).keys()].map((e) => ({ tensor: t, firstRow: e * rows + i * half, rows: half, rowLength: cols }));
-    return recipe(ggufName(base, f.layer, 'weight'), [cols, half, experts], out, t.name, t.dtype, segments);
+    return makeRecipe(ggufName(base, f.layer, 'weight'), [cols, half, experts], out, t.name, t.dtype, segments);
   });
 }
 
@@ -227,7 +229,9 @@ function missingTensors(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]): st
   const names = new Set(recipes.map((r) => r.name));
   const need = ['token_embd.weight', 'output_norm.weight'];
   const required = spec.requiredLayer(h);
-  for (let i = 0; i < h.numLayers; i++) for (const base of required) need.push(`blk.${i}.${base}.weight`);
+  for (let i = 0; i < h.numLayers; i++) {
+    for (const base of required) need.push(base.endsWith('.bias') ? `blk.${i}.${base}` : `blk.${i}.${base}.weight`);
+  }
   return need.filter((n) => !names.has(n));
 }
 
@@ -280,6 +284,10 @@ export function planTensors(config: HfConfig, model: SafetensorsModel, out: OutT
     keyed.push([Math.min(...g.parts.map((p) => order.get(p.tensor.name)!)), r]);
   }
   for (const f of plan.fused) for (const r of fusedRecipes(h, spec, f, out)) keyed.push([order.get(f.tensor.name)!, r]);
+  for (const [layer, parts] of plan.packed) {
+    const first = Math.min(...[...parts.values()].map((t) => order.get(t.name)!));
+    for (const r of spec.experts!.packed!.recipes(h, layer, parts, out)) keyed.push([first, r]);
+  }
   keyed.sort((a, b) => a[0] - b[0]);
   const generated = extraTensors(spec, h).map<TensorRecipe>((g) => ({
     name: g.name,

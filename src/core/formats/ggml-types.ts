@@ -181,6 +181,8 @@ export const LLAMA_FTYPES = {
   Q5_K_M: { id: 17, defaultType: 'Q5_K' },
   Q6_K: { id: 18, defaultType: 'Q6_K' },
   BF16: { id: 32, defaultType: 'BF16' },
+  /** Routed experts (3-D tensors) MXFP4, every other quantizable tensor Q8_0. */
+  MXFP4_MOE: { id: 38, defaultType: 'MXFP4' },
 } as const satisfies Record<string, { id: number; defaultType: GgmlTypeName }>;
 
 export type LlamaFtype = keyof typeof LLAMA_FTYPES;

@@ -1,7 +1,8 @@
 /**
  * config.json of an MLX model: the source config plus "quantization" (and the same object as
  * "quantization_config"): top-level group_size, bits and mode, and one entry per module that
- * differs from them ({group_size, bits}, or false for a weight left unquantized). Written like
+ * differs from them ({group_size, bits}, {group_size, bits, mode: "mxfp4"} for gpt-oss's experts,
+ * or false for a weight left unquantized). Written like
  * mlx_lm writes it: keys sorted, indent 4, Python's NaN/Infinity literals kept.
  */
 import { FormatError } from '../errors';
@@ -16,6 +17,7 @@ const DROPPED_CONFIG_KEYS = ['_name_or_path'];
 export interface QuantizationEntry {
   group_size: number;
   bits: number;
+  mode?: string;
 }
 
 /** What a module's entry in "quantization" says: a width, false, or nothing (use the defaults if `.scales` exists). */
@@ -26,6 +28,8 @@ export function quantizationBlock(defaults: MlxQuant, modules: ReadonlyMap<strin
   const block: JsonObject = { group_size: defaults.groupSize, bits: defaults.bits, mode: MLX_QUANT_MODE };
   for (const [path, q] of modules) {
     if (q === false) block[path] = false;
+    // mxfp4 modules name their mode; affine ones leave it out, for older mlx.
+    else if (q.mode === 'mxfp4') block[path] = { group_size: q.groupSize, bits: q.bits, mode: q.mode };
     else if (q.bits !== defaults.bits || q.groupSize !== defaults.groupSize) block[path] = { group_size: q.groupSize, bits: q.bits };
   }
   return block;
@@ -64,7 +68,12 @@ function entry(o: JsonObject, path: string, where: string): MlxQuant {
   const bits = o.bits;
   if (typeof groupSize !== 'number' || typeof bits !== 'number')
     throw new FormatError(`"${where}" needs numeric group_size and bits`, { path });
-  return { bits, groupSize };
+  const mode = o.mode ?? MLX_QUANT_MODE;
+  if (where === 'quantization' || mode === MLX_QUANT_MODE) return { bits, groupSize };
+  if (mode === 'mxfp4' && bits === 4 && groupSize === 32) return { bits, groupSize, mode };
+  throw new FormatError(`"${where}": quantization mode "${String(mode)}" with ${bits} bits, group ${groupSize} is not supported here`, {
+    path,
+  });
 }
 
 /**

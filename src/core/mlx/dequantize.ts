@@ -15,7 +15,8 @@ import type { JobOptions } from '../job';
 import { dequantizeAffine, encodeFloats, type MlxFloatDtype } from './affine';
 import { pythonJson } from './config';
 import { hfExpertNames } from './names';
-import { openMlxModel, quantizedWeight, readQuantizedRows, type MlxModel, type QuantizedWeight } from './reader';
+import { gptOssCheckpointExperts } from './gpt-oss';
+import { moduleQuantization, openMlxModel, quantizedWeight, readQuantizedRows, type MlxModel, type QuantizedWeight } from './reader';
 import { MLX_MAX_SHARD_BYTES, ShardWriter, planShards, shardIndexJson, type OutputTensor } from './shards';
 import { MLX_CHUNK_BYTES, convertFloats, isFloatDtype, itemBytes } from './tensor-io';
 import { copyTokenizerFiles } from './writer';
@@ -48,16 +49,15 @@ const TORCH_DTYPE: Record<MlxFloatDtype, string> = { F16: 'float16', BF16: 'bflo
 export async function dequantizeMlxModel(mlxDir: string, outDir: string, opts: DequantizeMlxOptions = {}): Promise<DequantizeMlxResult> {
   const dtype = opts.dtype ?? 'F16';
   const model = await openMlxModel(path.resolve(mlxDir));
-  const pieces = planPieces(model, dtype);
-  const shards = planShards(
-    pieces.map((p) => p.out),
-    MLX_MAX_SHARD_BYTES,
-    { format: 'pt' },
-  );
+  // gpt-oss's mxfp4 experts go back to the checkpoint's MXFP4 tensors, as they are (see gpt-oss.ts).
+  const experts = gptOssCheckpointExperts(model.weights.tensors, (m) => moduleQuantization(model, m)?.mode === 'mxfp4', dtype, model.dir);
+  const pieces = planPieces(model, dtype, experts?.claimed ?? new Set());
+  const shards = planShards([...pieces.map((p) => p.out), ...(experts?.outputs ?? [])], MLX_MAX_SHARD_BYTES, { format: 'pt' });
   const parameters = pieces.reduce((n, p) => n + p.out.shape.reduce((a, b) => a * b, 1), 0);
   const config: JsonObject = { ...model.config, torch_dtype: TORCH_DTYPE[dtype] };
   delete config.quantization;
   delete config.quantization_config;
+  if (experts) config.quantization_config = { quant_method: 'mxfp4' };
   if ('dtype' in model.config) config.dtype = TORCH_DTYPE[dtype];
   const target = path.resolve(outDir);
   await fsp.mkdir(path.dirname(target), { recursive: true });
@@ -71,6 +71,7 @@ export async function dequantizeMlxModel(mlxDir: string, outDir: string, opts: D
           await writePiece(writer, piece, dtype, opts.chunkBytes ?? MLX_CHUNK_BYTES);
           opts.onProgress?.({ step: 'dequantize MLX', done: i + 1, total: pieces.length, unit: 'tensors' });
         }
+        await experts?.write(writer);
         await writer.close();
       } catch (error) {
         await writer.abort();
@@ -85,10 +86,11 @@ export async function dequantizeMlxModel(mlxDir: string, outDir: string, opts: D
   return { outDir: target, tensorCount: pieces.length, dequantizedWeights: pieces.filter((p) => p.quantized).length, dtype };
 }
 
-function planPieces(model: MlxModel, dtype: MlxFloatDtype): Piece[] {
+function planPieces(model: MlxModel, dtype: MlxFloatDtype, claimed: ReadonlySet<string>): Piece[] {
   const pieces: Piece[] = [];
   const tensors = model.weights.tensors;
   for (const [name, t] of tensors) {
+    if (claimed.has(name)) continue;
     const modulePath = name.replace(/\.(weight|scales|biases)$/, '');
     if ((name.endsWith('.scales') || name.endsWith('.biases')) && quantizedWeight(model, modulePath)) continue; // part of the weight
     const quantized = name.endsWith('.weight') ? quantizedWeight(model, modulePath) : null;

@@ -9,7 +9,7 @@
 import { FormatError, UnsupportedError } from '../errors';
 
 /** model_type values whose mlx_lm model this writer targets (checked against mlx_lm's sanitize). */
-export const MLX_SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'qwen3', 'mixtral', 'qwen2_moe', 'qwen3_moe'] as const;
+export const MLX_SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'qwen3', 'mixtral', 'qwen2_moe', 'qwen3_moe', 'gpt_oss'] as const;
 
 /** HF per-expert projection names -> the SwitchGLU projection mlx_lm names them by. */
 const EXPERT_PROJECTIONS: Readonly<Record<string, string>> = {

@@ -17,6 +17,7 @@ import type { MlxQuant } from '../plan/types';
 import { encodeFloats, isQuantizableShape, quantizedShapes, type MlxFloatDtype } from './affine';
 import { AffinePool } from './affine-pool';
 import { mlxConfig, pythonJson, quantizationBlock } from './config';
+import { MLX_MXFP4, gptOssMlxExperts, isGptOssMxfp4Release, type GptOssMlxExperts } from './gpt-oss';
 import { checkMlxModelType, mlxSourceTensors, type MlxSourceTensor } from './names';
 import type { MlxPolicy } from './policy';
 import { MLX_INDEX_FILE, MLX_MAX_SHARD_BYTES, ShardWriter, planShards, shardIndexJson, type OutputTensor } from './shards';
@@ -97,15 +98,18 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
   if (!existsSync(configPath)) throw new FormatError('no config.json: pass a Hugging Face model folder', { path: dir });
   const config = await readConfigJson(configPath);
   checkMlxModelType(typeof config.model_type === 'string' ? config.model_type : undefined, configPath);
-  if (config.quantization_config !== undefined || config.quantization !== undefined) {
+  // gpt-oss's MXFP4 release is the one quantized source: its experts are copied in MLX's mxfp4 mode.
+  if ((config.quantization_config !== undefined && !isGptOssMxfp4Release(config)) || config.quantization !== undefined) {
     throw new UnsupportedError(`${configPath}: the model is already quantized; MLX output needs float (F32/F16/BF16) weights`);
   }
   const model = await openSafetensorsModel(dir);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : !model.tensors.has('lm_head.weight');
   const dtype = targetDtype(config, model);
-  const sources = mlxSourceTensors(model.tensors, { tiedEmbeddings: tied, where: dir });
+  const experts = config.model_type === 'gpt_oss' ? gptOssMlxExperts(model, dir, dtype) : null;
+  const sources = mlxSourceTensors(withoutClaimed(model, experts), { tiedEmbeddings: tied, where: dir });
   const { jobs, decisions } = decide(sources, policy, log);
-  const outputs = jobs.flatMap((j) => outputTensors(j, dtype));
+  for (const w of experts?.weights ?? []) decisions.push({ ...w, quant: { ...MLX_MXFP4 } });
+  const outputs = [...jobs.flatMap((j) => outputTensors(j, dtype)), ...(experts?.outputs ?? [])];
   const shards = planShards(outputs, opts.maxShardBytes ?? MLX_MAX_SHARD_BYTES);
   const parameters = sources.reduce((n, s) => n + numel(s.shape), 0);
   const block = quantizationBlock(policy.defaults, new Map(decisions.map((d) => [d.modulePath, d.quant ?? false])));
@@ -120,7 +124,7 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
   const copiedFiles = await writeDirectoryAtomically(
     target,
     async (tmp) => {
-      await writeTensors(tmp, model, shards, jobs, dtype, opts);
+      await writeTensors(tmp, model, shards, jobs, dtype, opts, experts);
       await fsp.writeFile(path.join(tmp, MLX_INDEX_FILE), shardIndexJson(shards, parameters));
       await fsp.writeFile(path.join(tmp, 'config.json'), pythonJson(outConfig));
       return copyTokenizerFiles(dir, tmp);
@@ -143,6 +147,12 @@ export async function writeMlxModel(hfDir: string, outDir: string, policy: MlxPo
     copiedFiles,
     seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** The checkpoint's tensors minus those an architecture's own writer takes (gpt-oss's MXFP4 experts). */
+function withoutClaimed(model: SafetensorsModel, experts: GptOssMlxExperts | null): ReadonlyMap<string, SafetensorsTensor> {
+  if (!experts) return model.tensors;
+  return new Map([...model.tensors].filter(([name]) => !experts.claimed.has(name)));
 }
 
 function numel(shape: readonly number[]): number {
@@ -210,8 +220,10 @@ async function writeTensors(
   jobs: Job[],
   dtype: MlxFloatDtype,
   opts: WriteMlxOptions,
+  experts: GptOssMlxExperts | null,
 ): Promise<void> {
-  const total = jobs.reduce((n, j) => n + j.source.sources.reduce((m, s) => m + model.tensors.get(s)!.byteLength, 0), 0);
+  const claimedBytes = [...(experts?.claimed ?? [])].reduce((n, name) => n + model.tensors.get(name)!.byteLength, 0);
+  const total = claimedBytes + jobs.reduce((n, j) => n + j.source.sources.reduce((m, s) => m + model.tensors.get(s)!.byteLength, 0), 0);
   let done = 0;
   let lastReport = 0;
   const progress = (bytes: number): void => {
@@ -241,6 +253,7 @@ async function writeTensors(
       else await writePlain(ctx, job.source);
     }
     await inflight.drain();
+    await experts?.write(writer, progress);
     await writer.close();
   } catch (error) {
     await inflight.settle();

@@ -8,6 +8,7 @@ import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { FailureError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
 import { hasGgufMagic, preflightGguf } from '../formats/gguf-preflight';
+import { ggmlType } from '../formats/ggml-types';
 import { tempPathFor } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
@@ -44,6 +45,8 @@ export async function quantizeByPlan(job: GgufQuantizeJob, opts: JobOptions = {}
   if (job.imatrixPath && (await hasGgufMagic(job.imatrixPath))) await preflightGguf(job.imatrixPath, { signal: opts.signal, kind: 'data' });
   try {
     if (job.imatrixPath) args.push('--imatrix', job.imatrixPath);
+    // llama-quantize refuses to change an already quantized tensor (MXFP4 experts at a K-quant target) unless told to.
+    if (requantizes(job.plan)) args.push('--allow-requantize');
     if (job.plan.strategy === 'pajamas') {
       await writeFile(overridesFile, `${tensorTypeOverrides(job.plan).join('\n')}\n`);
       args.push('--tensor-type-file', overridesFile);
@@ -67,6 +70,11 @@ export async function quantizeByPlan(job: GgufQuantizeJob, opts: JobOptions = {}
     await rm(overridesFile, { force: true });
     await rm(tmp, { force: true });
   }
+}
+
+/** Whether the plan changes the type of a tensor that is already quantized in the input. */
+export function requantizes(plan: QuantPlan): boolean {
+  return plan.tensors.some((t) => t.ggufType !== t.sourceType && ggmlType(t.sourceType).quantized);
 }
 
 /** Every tensor of the file has the planned type, and the file holds exactly the planned tensors. */

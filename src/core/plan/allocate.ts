@@ -14,6 +14,8 @@ import { type GgmlTypeName, tensorBytes } from '../formats/ggml-types';
  * scales; the numbers order the types, they are not measurements of a particular model.
  */
 const EFFECTIVE_BITS: Partial<Record<GgmlTypeName, number>> = {
+  // MXFP4: 4-bit E2M1 elements (8 magnitudes, denser near zero) under a power-of-two block scale.
+  MXFP4: 3.7,
   Q4_0: 3.9,
   Q4_1: 4.1,
   Q4_K: 4.25,

@@ -35,7 +35,12 @@ export interface MlxRow {
   /** Whether the GGUF side treats this as a quantizable weight matrix. */
   quantizable: boolean;
   ggufType: GgmlTypeName;
+  /** Type in the source: MXFP4 experts (gpt-oss) stay MXFP4 in MLX too, in its mxfp4 mode. */
+  sourceType?: GgmlTypeName;
 }
+
+/** MLX's mxfp4 mode: what MXFP4 experts are copied as (mlx_lm keeps them so whatever the recipe). */
+const MLX_MXFP4: MlxQuant = { bits: 4, groupSize: 32, mode: 'mxfp4' };
 
 export function validateMlxOptions(options: Pick<PlanOptions, 'mlxBits' | 'mlxGroupSize'>): MlxQuant {
   const bits = options.mlxBits ?? MLX_DEFAULT_BITS;
@@ -51,6 +56,7 @@ export function planMlx(rows: readonly MlxRow[], options: PlanOptions): { defaul
   const defaults = validateMlxOptions(options);
   const perTensor = rows.map((row) => {
     // MLX quantizes Linear/Embedding weights (routers are Linear layers there) whose rows split into groups.
+    if (row.sourceType === 'MXFP4') return { ...MLX_MXFP4 };
     const isModuleWeight = row.quantizable || row.kind === 'router' || row.kind === 'shexp_gate';
     if (!isModuleWeight || row.shape.length < 2 || (row.shape[0] ?? 0) % defaults.groupSize !== 0) return null;
     if (options.strategy === 'naive') return { ...defaults };
@@ -72,6 +78,8 @@ export function mlxTotalBytes(planned: readonly PlannedTensor[], arch: Architect
   return planned.reduce((total, t) => {
     const n = elementCount(t.shape);
     if (!t.mlx) return total + n * sourceBytes;
-    return total + (n * t.mlx.bits) / 8 + 2 * (n / t.mlx.groupSize) * sourceBytes;
+    // mxfp4: one E8M0 byte per group, no biases; affine: a scale and a bias per group.
+    const groupBytes = t.mlx.mode === 'mxfp4' ? 1 : 2 * sourceBytes;
+    return total + (n * t.mlx.bits) / 8 + (n / t.mlx.groupSize) * groupBytes;
   }, 0);
 }

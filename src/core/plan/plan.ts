@@ -6,12 +6,14 @@
  */
 import type { ArchitectureInfo } from '../arch/types';
 import type { ModelTensor } from '../arch/model-tensor';
-import { elementCount, type GgmlTypeName, isGgmlTypeName, isUnquantizedType, tensorBytes } from '../formats/ggml-types';
+import { elementCount, ggmlType, type GgmlTypeName, isGgmlTypeName, isUnquantizedType, tensorBytes } from '../formats/ggml-types';
 import { allocateBits, type AllocationItem } from './allocate';
 import { layerOf } from '../arch/model-tensor';
 import { EXPERT_KINDS, tensorKind } from './classify';
 import { intermediateType } from './intermediate-type';
 import { planMlx, mlxTotalBytes } from './mlx-policy';
+import { type FixedChoice, nativeExpertChoice, withNativeExpertsTop } from './native-experts';
+import { sinkAdjustment } from './sinks';
 import { type KindGains, sizeNote, tensorGain } from './sensitivity';
 import { rowLengthFallback, type StockDecision, type StockModelInfo, stockTypes } from './stock';
 import type { PlanOptions, PlannedTensor, PlanTarget, QuantPlan, TensorKind } from './types';
@@ -22,7 +24,11 @@ const PAJAMAS_LADDER: Record<PlanTarget, GgmlTypeName[]> = {
   Q5_K_M: ['Q5_K', 'Q6_K', 'Q8_0'],
   Q6_K: ['Q5_K', 'Q6_K', 'Q8_0'],
   Q8_0: ['Q6_K', 'Q8_0', 'F16'],
+  MXFP4_MOE: ['Q6_K', 'Q8_0', 'F16'],
 };
+
+/** Stacked (3-D) experts at MXFP4_MOE start where llama.cpp puts them. */
+const EXPERT_LADDER: Partial<Record<PlanTarget, GgmlTypeName[]>> = { MXFP4_MOE: ['MXFP4', 'Q8_0'] };
 
 interface Prepared {
   tensor: ModelTensor;
@@ -41,7 +47,13 @@ export function planQuantization(arch: ArchitectureInfo, tensors: readonly Model
   const prepared = prepare(arch, tensors, options);
   const decided = options.strategy === 'naive' ? planNaive(prepared) : planPajamas(arch, prepared, options.target, options.gains ?? {});
   const mlx = planMlx(
-    prepared.map((p, i) => ({ kind: p.kind, shape: p.tensor.shape, quantizable: p.stock.quantizable, ggufType: decided[i]!.type })),
+    prepared.map((p, i) => ({
+      kind: p.kind,
+      shape: p.tensor.shape,
+      quantizable: p.stock.quantizable,
+      ggufType: decided[i]!.type,
+      sourceType: p.sourceType,
+    })),
     options,
   );
 
@@ -105,9 +117,15 @@ function prepare(arch: ArchitectureInfo, tensors: readonly ModelTensor[], option
   });
 }
 
-/** A GGUF input tells its types; an HF checkpoint is planned as the intermediate GGUF the converter writes. */
+/**
+ * A GGUF input tells its types; an HF checkpoint is planned as the intermediate GGUF the converter
+ * writes, where tensors quantized in the checkpoint (MXFP4 experts) keep their type.
+ */
 function sourceTypeOf(t: ModelTensor, options: PlanOptions): GgmlTypeName {
-  if (!options.sourceIsGguf) return intermediateType(t.name, t.shape, options.intermediateType ?? 'F16');
+  if (!options.sourceIsGguf) {
+    const kept = t.sourceDtype && isGgmlTypeName(t.sourceDtype) && ggmlType(t.sourceDtype).quantized ? t.sourceDtype : null;
+    return kept ?? intermediateType(t.name, t.shape, options.intermediateType ?? 'F16');
+  }
   if (!t.sourceDtype || !isGgmlTypeName(t.sourceDtype)) throw new Error(`GGUF tensor ${t.name} has no ggml type`);
   return t.sourceDtype;
 }
@@ -143,15 +161,26 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
   const budget = prepared.reduce((n, p) => n + tensorBytes(p.stock.type, p.tensor.shape), 0);
   const items: AllocationItem[] = [];
   const details = new Map<string, { wanted: Map<GgmlTypeName, GgmlTypeName>; because: string[] }>();
+  const fixed = new Map<string, FixedChoice>();
   let fixedBytes = 0;
   for (const p of prepared) {
+    const native = p.stock.quantizable ? nativeExpertChoice(arch, p.kind, p.tensor.shape, p.sourceType) : null;
+    if (native) {
+      fixed.set(p.tensor.name, native);
+      fixedBytes += tensorBytes(native.type, p.tensor.shape);
+      continue;
+    }
     if (!isAllocatable(p)) {
       fixedBytes += tensorBytes(p.sourceType, p.tensor.shape);
       continue;
     }
     const floored = p.outputHead && gains[p.kind] === undefined;
-    const { candidates, wanted } = candidateTypes(p, target, floored);
-    const { gain, because } = tensorGain(arch, { kind: p.kind, layer: p.layer, outputHead: p.outputHead }, gains);
+    const { candidates, wanted } = candidateTypes(p, ladderFor(arch, target, p), floored);
+    const prior = tensorGain(arch, { kind: p.kind, layer: p.layer, outputHead: p.outputHead }, gains);
+    // A measured gain already includes what the sinks do.
+    const sinks = gains[p.kind] === undefined ? sinkAdjustment(arch, p.kind) : null;
+    const gain = prior.gain * (sinks?.factor ?? 1);
+    const because = sinks ? [...prior.because, sinks.because] : prior.because;
     if (floored) because.push(`never below stock's ${p.stock.type} for the output head without a measured gain`);
     const note = sizeNote(arch, p.kind);
     details.set(p.tensor.name, { wanted, because: note ? [...because, note] : because });
@@ -161,6 +190,8 @@ function planPajamas(arch: ArchitectureInfo, prepared: readonly Prepared[], targ
   const byName = new Map(items.map((item) => [item.name, item]));
 
   return prepared.map((p) => {
+    const native = fixed.get(p.tensor.name);
+    if (native) return { type: native.type, fallbackFrom: null, reason: native.reason };
     const item = byName.get(p.tensor.name);
     if (!item) return { type: p.sourceType, fallbackFrom: null, reason: keptReason(p) };
     const index = allocation.choice.get(item.name)!;
@@ -179,6 +210,12 @@ function isAllocatable(p: Prepared): boolean {
   return p.stock.quantizable && !alreadyQuantized;
 }
 
+/** The types the allocator may give this tensor at `target`, cheapest first. */
+function ladderFor(arch: ArchitectureInfo, target: PlanTarget, p: Prepared): GgmlTypeName[] {
+  const stacked = (p.tensor.shape[2] ?? 1) > 1;
+  return (stacked ? EXPERT_LADDER[target] : undefined) ?? withNativeExpertsTop(arch, PAJAMAS_LADDER[target]);
+}
+
 /**
  * The ladder's types as this tensor can hold them: a type whose blocks do not divide the row
  * becomes llama.cpp's fallback for it (so costs and errors are those of the type really written);
@@ -186,12 +223,12 @@ function isAllocatable(p: Prepared): boolean {
  */
 function candidateTypes(
   p: Prepared,
-  target: PlanTarget,
+  ladder: readonly GgmlTypeName[],
   floored: boolean,
 ): { candidates: GgmlTypeName[]; wanted: Map<GgmlTypeName, GgmlTypeName> } {
   const rowLength = p.tensor.shape[0] ?? 1;
   const wanted = new Map<GgmlTypeName, GgmlTypeName>();
-  for (const type of PAJAMAS_LADDER[target]) {
+  for (const type of ladder) {
     const held = rowLengthFallback(type, rowLength);
     if (!wanted.has(held)) wanted.set(held, type);
   }
@@ -214,6 +251,8 @@ function keptReason(p: Prepared): string {
     case 'norm':
       return `norm: kept ${p.sourceType}`;
     default:
+      if (p.tensor.name.endsWith('.attn_sinks.weight'))
+        return `attention sinks: kept ${p.sourceType} (one learned logit per head, never quantized)`;
       return p.tensor.shape.length <= 1
         ? `1-D tensor: kept ${p.sourceType}`
         : `kept ${p.sourceType}: llama.cpp does not quantize this tensor`;
@@ -236,7 +275,13 @@ function planNotes(arch: ArchitectureInfo, planned: readonly PlannedTensor[]): s
     );
   }
   const preQuantized = planned.filter((t) => !isUnquantizedType(t.sourceType));
-  if (preQuantized.length)
-    notes.push(`${preQuantized.length} tensor(s) are already quantized in the source (${preQuantized[0]!.sourceType}) and are kept`);
+  const kept = preQuantized.filter((t) => t.ggufType === t.sourceType).length;
+  const source = preQuantized[0]?.sourceType;
+  if (kept) notes.push(`${kept} tensor(s) are already quantized in the source (${source}) and are kept`);
+  if (kept < preQuantized.length)
+    notes.push(
+      `${preQuantized.length - kept} tensor(s) already quantized in the source (${source}) are requantized ` +
+        `(llama-quantize --allow-requantize)`,
+    );
   return notes;
 }

@@ -6,7 +6,7 @@
  */
 import { ggmlType, LLAMA_FTYPES, type GgmlTypeName } from '../formats/ggml-types';
 import { layerOf } from '../arch/model-tensor';
-import { isStockAttnV, stockAllowsQuantization, stockCategory } from './classify';
+import { isStockAttnV, stockAllowsQuantization, stockCategory, type StockCategory } from './classify';
 import type { PlanTarget } from './types';
 
 /** Model facts the stock recipe looks at (from GGUF hparams). */
@@ -137,7 +137,7 @@ interface RecipeChoice {
   why: string;
 }
 
-/** llama_tensor_get_type_impl, restricted to the K-quant and Q8_0 targets Llama-Pajamas offers. */
+/** llama_tensor_get_type_impl, restricted to the targets Llama-Pajamas offers (K-quants, Q8_0, MXFP4_MOE). */
 function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, defaultType: GgmlTypeName, ctx: RecipeContext): RecipeChoice {
   const category = stockCategory(t.name);
   const falcon = info.ggufArch === 'falcon';
@@ -146,11 +146,13 @@ function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, de
 
   if (category === 'output' || (ctx.tied && category === 'token_embd')) {
     const what = category === 'output' ? 'output head' : 'tied embeddings (also the output head)';
+    if (target === 'MXFP4_MOE') return { type: 'Q8_0', why: `${what}: Q8_0 at MXFP4_MOE` };
     const rowLength = t.shape[0] ?? 1;
     if (falcon || rowLength % ggmlType(defaultType).blockSize !== 0)
       return { type: 'Q8_0', why: `${what}: Q8_0 when rows do not fit ${defaultType}` };
     return defaultType === 'Q8_0' ? { type: 'Q8_0', why: `${what}: Q8_0` } : { type: 'Q6_K', why: `${what}: always Q6_K` };
   }
+  if (target === 'MXFP4_MOE') return mxfp4MoeType(info, t, category);
   if (category === 'token_embd') return body;
 
   if (isStockAttnV(category)) {
@@ -182,6 +184,16 @@ function recipeType(info: StockModelInfo, t: StockTensor, target: PlanTarget, de
     return { type: 'Q5_K', why: 'attn_output of an 8-expert model: Q5_K' };
   }
   return body;
+}
+
+/**
+ * MXFP4_MOE: stacked experts (a third dimension over 1) MXFP4, everything else Q8_0. bailingmoe3's
+ * MLA projections are 3-D too, so there only the FFN categories count as experts.
+ */
+function mxfp4MoeType(info: StockModelInfo, t: StockTensor, category: StockCategory): RecipeChoice {
+  const ffn = category === 'ffn_up' || category === 'ffn_gate' || category === 'ffn_down';
+  if ((t.shape[2] ?? 1) > 1 && (info.ggufArch !== 'bailingmoe3' || ffn)) return { type: 'MXFP4', why: 'stacked experts: MXFP4' };
+  return { type: 'Q8_0', why: 'not a stacked expert tensor: Q8_0 at MXFP4_MOE' };
 }
 
 function layerFromName(name: string, numLayers: number): number {

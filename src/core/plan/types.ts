@@ -5,7 +5,8 @@
  */
 import type { GgmlTypeName } from '../formats/ggml-types';
 
-export const PLAN_TARGETS = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'] as const;
+/** llama.cpp targets planned for; MXFP4_MOE is llama.cpp's gpt-oss-style recipe (MXFP4 experts, Q8_0 elsewhere). */
+export const PLAN_TARGETS = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0', 'MXFP4_MOE'] as const;
 export type PlanTarget = (typeof PLAN_TARGETS)[number];
 
 export const PLAN_STRATEGIES = ['pajamas', 'naive'] as const;
@@ -17,6 +18,8 @@ export const MLX_GROUP_SIZES = [32, 64, 128] as const;
 export interface MlxQuant {
   bits: number;
   groupSize: number;
+  /** MLX quantization mode: affine (the default, with scales and biases) or mxfp4 (E2M1 codes, E8M0 scales). */
+  mode?: 'affine' | 'mxfp4';
 }
 
 /** What a tensor does in the network; the plan's rules are written per kind. */

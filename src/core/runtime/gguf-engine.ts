@@ -67,6 +67,7 @@ export async function loadGgufEngine(llama: Llama, opts: EngineLoadOptions): Pro
     const loaded: LoadedInfo = {
       contextSize: context.contextSize,
       chatTemplate: Boolean(model.fileInfo.metadata.tokenizer?.chat_template),
+      reasoningFormat: chat.name === 'Harmony' ? 'harmony' : null,
       threads: context.currentThreads,
     };
     return new GgufEngine(model, context, runner, chat, loaded, opts.log);

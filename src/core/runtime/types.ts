@@ -16,6 +16,8 @@ export interface ChatMessage {
 export interface GenerateOptions {
   /** Called with each piece of text as it is produced (whole UTF-8 characters only). */
   onToken?: (text: string) => void;
+  /** Chat: reasoning text (e.g. Harmony's analysis channel) as it is produced; it is not part of the reply. */
+  onReasoning?: (text: string) => void;
   /** Aborting stops the reply; the text so far is returned with stopReason "cancelled". */
   signal?: AbortSignal;
   /** Default DEFAULT_MAX_TOKENS. */
@@ -34,6 +36,8 @@ export interface GenerateResult {
   stopReason: StopReason;
   /** Tokens generated (as the backend counts them; the MLX server's count where it reports one). */
   tokens: number;
+  /** Chat: the reasoning the model gave before its answer, when it gave one apart (Harmony's analysis channel). */
+  reasoning?: string;
 }
 
 export const DEFAULT_MAX_TOKENS = 512;

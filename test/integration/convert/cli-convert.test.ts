@@ -91,12 +91,15 @@ test('a config that disagrees with the weights: exit 3 naming the tensor, no out
 test('an unsupported architecture: exit 4 listing the supported ones', (t) => {
   const m = model(t);
   const file = path.join(m.dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), model_type: 'gpt_oss' }));
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), model_type: 'falcon_mamba' }));
   const r = pajamas('convert', m.dir, '-o', m.out);
   assert.equal(r.code, 4);
   assert.match(
     r.stderr,
-    /gpt_oss.*MXFP4.*Supported model types: llama, mistral, mixtral, qwen2, qwen3, qwen2_moe, qwen3_moe, gemma2, gemma3/,
+    new RegExp(
+      'falcon_mamba.*Supported model types: ' +
+        'llama, mistral, mixtral, qwen2, qwen3, qwen2_moe, qwen3_moe, gemma2, gemma3, gemma3_text, phi3, gpt_oss',
+    ),
   );
   assertNoOutput(m.dir, m.out);
 });

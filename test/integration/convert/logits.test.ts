@@ -48,13 +48,14 @@ async function check(
   assert.ok(worst <= tolerance(arch, outType), `${arch}: log-probabilities differ by ${worst} (tolerance ${tolerance(arch, outType)})`);
 }
 
-for (const arch of TINY_ARCHS) {
+// gpt_oss (MXFP4 experts) has its own test (gpt-oss.test.ts): llama.cpp rounds the activations of MXFP4 products.
+for (const arch of TINY_ARCHS.filter((a) => a !== 'gpt_oss')) {
   test(`${arch}: llama.cpp logits of the converted F32 GGUF match the reference forward pass`, async (t) => {
     await check(arch, 'F32', 'f32', t);
   });
 }
 
-for (const arch of ['llama', 'qwen3', 'mixtral', 'qwen2_moe', 'gemma3'] as const) {
+for (const arch of ['llama', 'qwen3', 'mixtral', 'qwen2_moe', 'gemma3', 'gpt_oss_bf16'] as const) {
   test(`${arch}: bf16 weights -> F16 GGUF match the reference within f16 rounding`, async (t) => {
     await check(arch, 'BF16', 'f16', t);
   });

@@ -32,7 +32,7 @@ test('an OptionError carries the option, the value and what it takes; its own me
 test("the CLI names the running command's flag for the option", () => {
   const e = thrown(() => resolveSettings({ model: 'm', targets: ['Q4_K_M', 'Q9_K' as never] }, 'm')) as OptionError;
   assert.deepEqual(describeError(e, command('quantize'), COMMANDS), [
-    '--targets must be one or more of Q4_K_M, Q5_K_M, Q6_K, Q8_0, got Q9_K',
+    '--targets must be one or more of Q4_K_M, Q5_K_M, Q6_K, Q8_0, MXFP4_MOE, got Q9_K',
   ]);
   const ctx = thrown(() => checkEvalContext(3)) as OptionError;
   assert.deepEqual(describeError(ctx, command('eval'), COMMANDS), ['--ctx must be an integer of at least 16, got 3']);

@@ -6,6 +6,7 @@
 import type { Logger } from '../../job';
 import type { Placement } from '../artifact-choice';
 import { conversationSession } from '../conversation';
+import { withHarmonyChannels } from '../reasoning';
 import { DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE, type GenerateOptions, type RuntimeSession } from '../types';
 import type { ModelHost } from './client';
 import type { WireGenerate } from './protocol';
@@ -64,8 +65,11 @@ export async function openHostedSession(host: ModelHost, opts: HostedSessionOpti
   };
   const what = `generating with ${opts.modelPath}`;
   return conversationSession(info, opts.systemPrompt, {
-    chat: (messages, gen) =>
-      host.request({ type: 'chat', messages, gen: toWireGenerate(gen) }, { onText: gen.onToken, signal: gen.signal, what }),
+    chat: (messages, gen) => {
+      const request = { type: 'chat', messages, gen: toWireGenerate(gen) } as const;
+      if (loaded.reasoningFormat !== 'harmony') return host.request(request, { onText: gen.onToken, signal: gen.signal, what });
+      return withHarmonyChannels(gen, (onText) => host.request(request, { onText, signal: gen.signal, what }));
+    },
     complete: (prompt, gen) =>
       host.request({ type: 'complete', prompt, gen: toWireGenerate(gen) }, { onText: gen.onToken, signal: gen.signal, what }),
     close: () => host.close(),

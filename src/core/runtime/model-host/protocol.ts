@@ -71,6 +71,8 @@ export interface DeviceInfo {
 export interface LoadedInfo {
   contextSize: number;
   chatTemplate: boolean;
+  /** 'harmony' when the chat format writes Harmony channels (gpt-oss): the reply's text carries their headers. */
+  reasoningFormat: 'harmony' | null;
   threads: number;
 }
 
