@@ -17,7 +17,7 @@ const VSCODE = { name: 'vscode', message: 'Only src/extension (and the in-host t
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'test-output/**', 'demo-output/**', '.pajamas-cache/**', '**/*.vsix'],
+    ignores: ['.vsix-stage/**', 'dist/**', 'node_modules/**', 'test-output/**', 'demo-output/**', '.pajamas-cache/**', '**/*.vsix'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -4,9 +4,11 @@
 //   (a) the in-host mocha suite (test/vscode/suite, bundled to dist/test/vscode/suite), and
 //   (b) UI tests in headless Chromium (screenshots in test-output/vscode/),
 // then kills code-server's whole process group. Missing OS packages skip it (fail under CI=true).
-// Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 600), PAJAMAS_VSCODE_GREP (mocha grep),
-// PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), VERBOSE=1 (browser console),
-// PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM. `--build-only` only builds the suite (for
+// Environment: PAJAMAS_VSCODE_TIMEOUT_S (tests, default 3600), PAJAMAS_VSCODE_GREP (mocha grep),
+// PAJAMAS_VSCODE_KEEP=1 (keep the scratch folder), PAJAMAS_VSCODE_ONLY=host|ui|vsix (one phase), VERBOSE=1 (browser console),
+// PAJAMAS_VSCODE_STEPS=<text> (only the UI steps whose name contains it),
+// PAJAMAS_CODE_SERVER_DIR, PAJAMAS_CHROMIUM, PAJAMAS_VSIX_TOOLS_DIR (the VSIX of phase c ships
+// these tools instead of the portable build). `--build-only` only builds the suite (for
 // @vscode/test-electron: extensionTestsPath dist/test/vscode/suite/index, workspace test/vscode/workspace).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -15,16 +17,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { codeServerHome, ensureCodeServer, isInstalled, startCodeServer } from './harness/code-server.mjs';
+import { prepareArtifacts } from './harness/artifact-fixtures.mjs';
+import { buildHfCache, copySharedModels, sharedRoot } from './harness/fixtures.mjs';
 import { APT_PACKAGES, chromiumPath, missingPreconditions } from './harness/preconditions.mjs';
 import { runUiTests } from './harness/ui-test.mjs';
+import { VSIX_STEPS } from './harness/ui-steps-vsix.mjs';
+import { runVsixPhase } from './harness/vsix.mjs';
 import { launchBrowser, runHostSuite, workbenchUrl } from './harness/workbench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 const SUITE_OUT = path.join(ROOT, 'dist', 'test', 'vscode', 'suite');
 const SHOTS = path.join(ROOT, 'test-output', 'vscode');
-const TESTS_TIMEOUT_MS = Number(process.env.PAJAMAS_VSCODE_TIMEOUT_S ?? 600) * 1000;
-const HOST_SUITE_TIMEOUT_MS = 5 * 60_000;
+// Generous: the suites quantize and evaluate real models, which a busy machine slows down a lot.
+const TESTS_TIMEOUT_MS = Number(process.env.PAJAMAS_VSCODE_TIMEOUT_S ?? 3600) * 1000;
+const HOST_SUITE_TIMEOUT_MS = 25 * 60_000;
 
 const t0 = Date.now();
 const log = (line) => console.log(`[vscode ${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
@@ -63,6 +70,12 @@ async function build() {
   });
 }
 
+/** Where the project's per-machine caches are (core/llamacpp/cache.ts's rule). */
+function machineCacheDir() {
+  if (process.env.XDG_CACHE_HOME) return path.join(process.env.XDG_CACHE_HOME, 'llama-pajamas');
+  return path.join(os.homedir(), '.cache', 'llama-pajamas');
+}
+
 /** A scratch folder (workspace copy, profiles, temp files) that goes away when the process exits. */
 function prepareScratch() {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'pajamas-vscode-'));
@@ -80,10 +93,23 @@ function prepareScratch() {
   process.env.TMPDIR = path.join(scratch, 'tmp');
   mkdirSync(process.env.TMPDIR);
   cpSync(path.join(HERE, 'workspace'), path.join(scratch, 'ws'), { recursive: true });
+  const shared = sharedRoot(ROOT);
+  const copied = copySharedModels(path.join(scratch, 'ws'), shared);
+  // The extension host (and its worker) inherit code-server's environment.
+  const hfCache = buildHfCache(path.join(scratch, 'hf-cache'), shared);
+  if (hfCache) process.env.HF_HUB_CACHE = hfCache;
+  // The llama.cpp tools built on this machine (npm run build:llama), not a fresh build in the
+  // scratch profile's XDG cache: code-server's XDG_CACHE_HOME points into the scratch folder.
+  process.env.PAJAMAS_CACHE_DIR ??= machineCacheDir();
+  log(copied.length ? `copied ${copied.join(', ')} from ${shared}` : `no ${shared}: the tests that need its models skip`);
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
+  process.env.PAJAMAS_VSCODE_OUTPUT = path.join(SHOTS, 'output-channel.log');
   return scratch;
 }
+
+/** Which phases run: all, or the one PAJAMAS_VSCODE_ONLY names (host, ui, vsix). */
+const wants = (phase) => !process.env.PAJAMAS_VSCODE_ONLY || process.env.PAJAMAS_VSCODE_ONLY === phase;
 
 /** (a) then (b) against a running code-server; each races the server's crash. */
 async function runSuites(server, scratch) {
@@ -102,18 +128,24 @@ async function runSuites(server, scratch) {
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(SUITE_OUT, 'index'),
     });
-    log('(a) in-host mocha suite');
-    const verbose = process.env.VERBOSE === '1';
-    const hostCode = await Promise.race([
-      runHostSuite(browser, hostUrl, { timeoutMs: HOST_SUITE_TIMEOUT_MS, verbose, print }),
-      server.crashed,
-    ]);
-    log(`(a) in-host suite exit code ${hostCode}`);
+    let hostCode = 0;
+    if (wants('host')) {
+      log('(a) in-host mocha suite');
+      const verbose = process.env.VERBOSE === '1';
+      hostCode = await Promise.race([runHostSuite(browser, hostUrl, { timeoutMs: HOST_SUITE_TIMEOUT_MS, verbose, print }), server.crashed]);
+      log(`(a) in-host suite exit code ${hostCode}`);
+    } else mocha.passing = -1; // not run: counts as neither passing nor failing
 
-    log('(b) UI tests');
-    const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
-    const ui = await Promise.race([runUiTests(browser, uiUrl, { shotsDir: SHOTS, log: (line) => log(`  ${line}`) }), server.crashed]);
-    log(`(b) UI tests: ${ui.passed} passed, ${ui.failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
+    let ui = { passed: 0, failed: 0 };
+    if (wants('ui')) {
+      log('(b) UI tests');
+      const uiUrl = await workbenchUrl(server.url, { folder: ws, extensionDevelopmentPath: ROOT });
+      ui = await Promise.race([
+        runUiTests(browser, uiUrl, { shotsDir: SHOTS, workspace: ws, log: (line) => log(`  ${line}`) }),
+        server.crashed,
+      ]);
+      log(`(b) UI tests: ${ui.passed} passed, ${ui.failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
+    }
     return { hostCode, mocha, ui };
   } finally {
     await browser.close().catch(() => {});
@@ -138,23 +170,46 @@ async function main() {
   await build();
   log('built dist/extension.js and the in-host suite');
   const scratch = prepareScratch();
-  const server = await startCodeServer(bin, path.join(scratch, 'server'));
-  log(`code-server listening on ${server.url} (process group ${server.pid})`);
-  let result;
-  try {
-    result = await runSuites(server, scratch);
-  } finally {
-    await server.stop();
+  const skipped = prepareArtifacts(ROOT, path.join(scratch, 'ws'), log);
+  if (skipped) log(skipped);
+  let result = { hostCode: 0, mocha: { passing: -1, failing: 0, pending: 0 }, ui: { passed: 0, failed: 0 } };
+  if (wants('host') || wants('ui')) {
+    const server = await startCodeServer(bin, path.join(scratch, 'server'));
+    log(`code-server listening on ${server.url} (process group ${server.pid})`);
     try {
-      copyFileSync(server.logFile, path.join(SHOTS, 'code-server.log'));
-    } catch {
-      // no log to keep
+      result = await runSuites(server, scratch);
+    } finally {
+      await server.stop();
+      try {
+        copyFileSync(server.logFile, path.join(SHOTS, 'code-server.log'));
+      } catch {
+        // no log to keep
+      }
+      log('code-server stopped');
     }
-    log('code-server stopped');
+  }
+  if (wants('vsix')) {
+    log('(c) the installed VSIX');
+    const vsix = await runVsixPhase({
+      root: ROOT,
+      bin,
+      scratch,
+      shotsDir: SHOTS,
+      log: (line) => log(`  ${line}`),
+      startCodeServer,
+      launchBrowser: (dir) => launchBrowser(chromiumPath(), dir),
+      workbenchUrl,
+      runUiTests,
+      steps: VSIX_STEPS,
+    });
+    log(`(c) installed VSIX: ${vsix.passed} passed, ${vsix.failed} failed`);
+    result.ui.passed += vsix.passed;
+    result.ui.failed += vsix.failed;
   }
   const { hostCode, mocha, ui } = result;
-  const ok = hostCode === 0 && ui.failed === 0 && mocha.passing > 0;
+  const ok = hostCode === 0 && ui.failed === 0 && mocha.passing !== 0;
   if (hostCode === 0 && !mocha.passing) console.error('vscode suite: the in-host suite reported no passing test');
+  mocha.passing = Math.max(0, mocha.passing);
   console.log(`vscode suite: ${ok ? 'passed' : 'FAILED'} (in-host suite exit ${hostCode}; UI ${ui.passed} passed, ${ui.failed} failed)`);
   const failed = mocha.failing + ui.failed + (hostCode !== 0 && !mocha.failing ? 1 : 0);
   console.log(`vscode: ${mocha.passing + ui.passed} passed, ${failed} failed, ${mocha.pending} skipped`);

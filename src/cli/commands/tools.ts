@@ -20,6 +20,11 @@ const options = {
   build: { type: 'boolean', description: 'build the tools into the cache if they are not built yet' },
   rebuild: { type: 'boolean', description: 'build them again even if the cache holds a complete build' },
   wait: { type: 'boolean', default: true, description: 'wait when another process is building them (--no-wait: fail at once)' },
+  binding: {
+    type: 'boolean',
+    default: true,
+    description: "with --build, also build the runtime's binding (--no-binding: the tools only, as a VSIX ships them)",
+  },
   'llama-bin-dir': {
     option: 'llamaBinDir',
     type: 'string',
@@ -32,7 +37,7 @@ const options = {
 export const toolsCommand: Command = {
   name: 'tools',
   summary: "Show (and build) the llama.cpp tools (release and path of each) and the runtime's binding",
-  usage: '[--build] [--rebuild] [--no-wait] [--llama-bin-dir <dir>] [--json]',
+  usage: '[--build] [--rebuild] [--no-wait] [--no-binding] [--llama-bin-dir <dir>] [--json]',
   options,
   async run(argv: string[], io: CliIo): Promise<number> {
     const { options: o } = parseArgs(argv, options);
@@ -45,7 +50,7 @@ export const toolsCommand: Command = {
       status = { available: true, tools };
       // The binding compiles the cache's source tree; user-provided binaries come without one.
       binding =
-        tools.source === 'cache'
+        tools.source === 'cache' && o.binding
           ? await buildBinding({ ...toolsOptions, force: Boolean(o.rebuild), wait: o.wait }, io)
           : await localBindingStatus();
     } else {

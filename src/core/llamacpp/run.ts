@@ -33,8 +33,10 @@ export interface LlamaToolResult {
   durationMs: number;
 }
 
-export function defaultThreads(): number {
-  return os.availableParallelism();
+/** PAJAMAS_THREADS when set to a positive integer (the extension's threads setting), else every core. */
+export function defaultThreads(env: Record<string, string | undefined> = process.env): number {
+  const fromEnv = Number(env.PAJAMAS_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.availableParallelism();
 }
 
 /** `args` plus `-t N` when the tool takes it and the caller did not set it. */

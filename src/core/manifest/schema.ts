@@ -25,21 +25,34 @@ function compiled(): ValidateFunction {
 /** The schema document, e.g. for an editor's JSON validation. */
 export const manifestSchema: unknown = schema;
 
+export interface SchemaProblem {
+  /** JSON pointer of the offending value ("" for the top level). */
+  pointer: string;
+  message: string;
+}
+
+/** Every way `value` breaks the schema, in the validator's order; [] when it is a valid manifest. */
+export function manifestSchemaProblems(value: unknown): SchemaProblem[] {
+  const validate = compiled();
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => {
+    const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
+    return { pointer: e.instancePath, message: `${e.message ?? 'is invalid'}${extra}` };
+  });
+}
+
 /**
  * Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where:
- * the schema, then what a schema cannot say (./content: finite numbers, no duplicates, paths).
+ * the schema, then what a schema cannot say (./content).
  */
 export function validateManifest(value: unknown, file: string): Manifest {
-  const validate = compiled();
-  if (validate(value)) {
+  const problems = manifestSchemaProblems(value);
+  if (!problems.length) {
+    // What a schema cannot say (./content: finite numbers, no duplicates, paths that stay home).
     checkManifestContent(value as Manifest, file);
     return value as Manifest;
   }
-  const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS).map((e) => {
-    const where = e.instancePath || '(top level)';
-    const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
-    return `${where} ${e.message ?? 'is invalid'}${extra}`;
-  });
-  const more = (validate.errors?.length ?? 0) > MAX_REPORTED_ERRORS ? ` (and ${validate.errors!.length - MAX_REPORTED_ERRORS} more)` : '';
+  const errors = problems.slice(0, MAX_REPORTED_ERRORS).map((p) => `${p.pointer || '(top level)'} ${p.message}`);
+  const more = problems.length > MAX_REPORTED_ERRORS ? ` (and ${problems.length - MAX_REPORTED_ERRORS} more)` : '';
   throw new FormatError(`not a valid Llama-Pajamas manifest: ${errors.join('; ')}${more}`, { path: file });
 }

@@ -153,7 +153,7 @@ export class GgufEngine {
     };
     const result: LoopResult = await this.runner.generate(tokens, {
       maxTokens: gen.maxTokens,
-      sampler: { ...SAMPLING, temperature: gen.temperature, seed: gen.seed },
+      sampler: { ...SAMPLING, topP: gen.topP ?? SAMPLING.topP, temperature: gen.temperature, seed: gen.seed },
       ignoreEog: gen.ignoreEog,
       isEog: (token) => model.isEogToken(token as LlamaToken) || (stopTokens?.has(token) ?? false),
       signal,
@@ -164,7 +164,7 @@ export class GgufEngine {
       },
     });
     if (result.stop !== 'stop') emit(stops.flush(decoder.flush()));
-    return { text, stopReason: stopReasonOf(result), tokens: result.tokens };
+    return { text, stopReason: stopReasonOf(result), tokens: result.tokens, contextTokens: tokens.length + result.tokens };
   }
 
   /** Prompt processing of `tokens` random tokens (BOS first), `reps` times on an empty cache. */

@@ -58,6 +58,7 @@ function requestBody(server: OpenAiServer, payload: Record<string, unknown>, opt
   };
   if (server.model !== undefined) body.model = server.model;
   if (opts.seed !== undefined) body.seed = opts.seed;
+  if (opts.topP !== undefined) body.top_p = opts.topP;
   if (opts.stop?.length) body.stop = opts.stop;
   return body;
 }

@@ -24,6 +24,8 @@ export interface GenerateOptions {
   maxTokens?: number;
   /** 0 = greedy (deterministic). Default DEFAULT_TEMPERATURE. */
   temperature?: number;
+  /** Nucleus sampling: only the most likely tokens whose probabilities add up to this. Default 1 (off). */
+  topP?: number;
   seed?: number;
   /** Strings that end the reply when generated; they are not included in the text. */
   stop?: string[];
@@ -36,6 +38,8 @@ export interface GenerateResult {
   stopReason: StopReason;
   /** Tokens generated (as the backend counts them; the MLX server's count where it reports one). */
   tokens: number;
+  /** Tokens in the context after this reply (prompt and reply), where the backend knows it. */
+  contextTokens?: number;
   /** Chat: the reasoning the model gave before its answer, when it gave one apart (Harmony's analysis channel). */
   reasoning?: string;
 }

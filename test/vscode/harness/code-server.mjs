@@ -147,8 +147,9 @@ export async function ensureCodeServer(log, home = codeServerHome()) {
  * Starts code-server on a free loopback port with every profile folder under `scratch`.
  * Returns {url, stop, logFile}; `stop()` kills the whole process group (extension hosts, file
  * watchers and the pty host included: killing only the main pid leaves them running for hours).
+ * `opts.env` is added to its environment; `opts.vsix` is installed into the fresh profile first.
  */
-export async function startCodeServer(bin, scratch) {
+export async function startCodeServer(bin, scratch, opts = {}) {
   const dirs = Object.fromEntries(['ud', 'exts', 'config', 'data', 'cache', 'tmp'].map((d) => [d, path.join(scratch, d)]));
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   const configFile = path.join(scratch, 'config.yaml');
@@ -172,9 +173,17 @@ export async function startCodeServer(bin, scratch) {
     '--disable-getting-started-override',
     '--ignore-last-opened',
   ];
-  const env = cleanEnv({ XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, XDG_CACHE_HOME: dirs.cache, TMPDIR: dirs.tmp });
+  const env = cleanEnv({
+    XDG_CONFIG_HOME: dirs.config,
+    XDG_DATA_HOME: dirs.data,
+    XDG_CACHE_HOME: dirs.cache,
+    TMPDIR: dirs.tmp,
+    ...opts.env,
+  });
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  if (opts.vsix) installExtension(bin, opts.vsix, dirs, env, out);
   // detached: its own session and process group (setsid), so stop() can kill every descendant.
-  const child = spawn(bin, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { env, cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited = null;
   const onData = (chunk) => {
@@ -235,6 +244,15 @@ export async function startCodeServer(bin, scratch) {
     await sleep(200);
   }
   return { url, stop, crashed, logFile, pid: child.pid };
+}
+
+/** `code-server --install-extension` into the profile's extensions folder, as a user installs a VSIX. */
+function installExtension(bin, vsix, dirs, env, out) {
+  const args = ['--user-data-dir', dirs.ud, '--extensions-dir', dirs.exts, '--install-extension', vsix];
+  const r = spawnSync(bin, args, { env, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS });
+  out.write(`$ code-server ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}\n`);
+  if (r.status !== 0)
+    throw new Error(`code-server --install-extension ${vsix} failed (${r.signal ?? `exit ${r.status}`}):\n${r.stdout}${r.stderr}`);
 }
 
 async function healthy(url) {

@@ -1,174 +1,38 @@
 // UI tests: drive the workbench like a person (command palette, quick pick, explorer context
-// menu, notifications, output panel) and take screenshots into test-output/vscode/.
-// Each step is one entry of STEPS; `Workbench` holds the ways of reaching VS Code's UI.
-import path from 'node:path';
+// menu, notifications, output panel, the Pajamas view and its webviews) and take screenshots into
+// test-output/vscode/. Each step is one entry of a STEPS list; `Workbench` holds the ways of
+// reaching VS Code's UI.
+import { ARCHITECTURE_STEPS } from './ui-steps-architecture.mjs';
+import { CHAT_STEPS } from './ui-steps-chat.mjs';
+import { MANIFEST_STEPS } from './ui-steps-manifest.mjs';
+import { STRATEGY_STEPS } from './ui-steps-strategy.mjs';
+import { READY_MS, Workbench } from './ui-workbench.mjs';
 
-const COMMAND_TITLE = 'Pajamas: Show Architecture';
-/** The explorer context menu shows the title without the category. */
-const MENU_TITLE = 'Show Architecture';
-const WAIT_MS = 30_000;
-const READY_MS = 60_000;
-
-/** Monaco renders spaces as no-break spaces. */
-const normalize = (s) => s.replace(/\u00a0/g, ' ');
-
-class Workbench {
-  constructor(page, shotsDir) {
-    this.page = page;
-    this.shotsDir = shotsDir;
-  }
-
-  shot(name) {
-    return this.page.screenshot({ path: path.join(this.shotsDir, `${name}.png`) });
-  }
-
-  explorerRow(name) {
-    return this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`);
-  }
-
-  /** Runs a command from the palette (F1). */
-  async runFromPalette(title) {
-    const { page } = this;
-    const input = page.locator('.quick-input-widget input');
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    // Contributed commands appear once the extension host has scanned the extension, and the
-    // palette lists the commands known when it opened: reopen it until the command is there.
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: WAIT_MS });
-      await input.fill(`>${title}`);
-      if (
-        await row.waitFor({ timeout: 2000 }).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (Date.now() > deadline) throw new Error(`"${title}" is not in the command palette`);
-    }
-    await row.click();
-  }
-
-  /** Right-clicks an explorer row; returns the context menu's `title` item once the menu takes clicks. */
-  async contextMenuItem(name, title) {
-    const { page } = this;
-    await this.explorerRow(name).click({ button: 'right' });
-    await page.locator('.context-view .action-item').first().waitFor({ timeout: WAIT_MS });
-    // The menu ignores clicks during its fade-in (against the click that opened it).
-    await page.waitForTimeout(400);
-    return page.locator('.context-view .action-item', { hasText: title });
-  }
-
-  panelAction(label) {
-    return this.page.locator(`.panel a.action-label[aria-label="${label}"]:visible`).first();
-  }
-
-  /** Empties the visible output channel, so the next check sees only what comes after. */
-  async clearOutput() {
-    await this.panelAction('Clear Output').click({ timeout: WAIT_MS });
-    await this.page.waitForFunction(() => !document.querySelector('.panel .output-view .view-lines')?.textContent?.trim(), null, {
-      timeout: WAIT_MS,
-    });
-  }
-
-  /** Waits until the visible output panel shows every string of `expected`. */
-  async waitForOutput(expected) {
-    const view = this.page.locator('.panel .output-view .view-lines .view-line');
-    const deadline = Date.now() + WAIT_MS;
-    let text = '';
-    while (Date.now() < deadline) {
-      text = normalize((await view.allTextContents().catch(() => [])).join('\n'));
-      if (expected.every((e) => text.includes(e))) return;
-      await this.page.waitForTimeout(250);
-    }
-    const missing = expected.filter((e) => !text.includes(e));
-    throw new Error(`output panel lacks ${JSON.stringify(missing)}; shows: ${text.slice(-400)}`);
-  }
-}
-
-const STEPS = [
-  {
-    name: 'command palette runs Show Architecture on a picked model',
-    async run(wb) {
-      await wb.runFromPalette(COMMAND_TITLE);
-      const pick = wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny-llama' });
-      await pick.waitFor({ timeout: WAIT_MS });
-      await wb.shot('palette-model-pick');
-      await pick.click();
-      await wb.page.locator('.panel .output-view').waitFor({ timeout: WAIT_MS });
-      // Room for the whole detection block and the plan summary (the view follows the end).
-      await wb.panelAction('Maximize Panel Size').click({ timeout: WAIT_MS });
-      await wb.waitForOutput([
-        'ArchitectureInfo(',
-        'Attention: gqa',
-        'GQA Ratio: 4:1 (8 query, 2 KV)',
-        'Layers: 4',
-        'Plan (pajamas, Q4_K_M)',
-      ]);
-      await wb.shot('palette-show-architecture');
-    },
-  },
-  {
-    name: 'explorer context menu offers Show Architecture on a model folder and runs it',
-    async run(wb) {
-      await wb.clearOutput();
-      await wb.page.keyboard.press('Control+Shift+E');
-      const item = await wb.contextMenuItem('tiny-llama', MENU_TITLE);
-      if (!(await item.count())) throw new Error('the context menu of a model folder lacks Show Architecture');
-      await wb.shot('explorer-context-menu');
-      await item.click();
-      await wb.waitForOutput(['GQA Ratio: 4:1']);
-    },
-  },
-  {
-    name: 'explorer context menu hides Show Architecture on other files',
-    async run(wb) {
-      await wb.explorerRow('not-a-model').click();
-      await wb.explorerRow('notes.txt').waitFor({ timeout: WAIT_MS });
-      const offered = await (await wb.contextMenuItem('notes.txt', MENU_TITLE)).count();
-      await wb.page.keyboard.press('Escape');
-      if (offered) throw new Error('the context menu of notes.txt offers Show Architecture');
-    },
-  },
-  {
-    name: 'a folder without a model gives an error notification whose Show Log reveals the log',
-    async run(wb) {
-      const { page } = wb;
-      await wb.clearOutput();
-      await page.keyboard.press('Control+J'); // hide the panel, so "Show Log" has to reveal it
-      await page.locator('.panel .output-view').waitFor({ state: 'hidden', timeout: WAIT_MS });
-      await (await wb.contextMenuItem('not-a-model', MENU_TITLE)).click();
-      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Show Architecture' }).last();
-      await toast.waitFor({ timeout: WAIT_MS });
-      await page.waitForTimeout(500); // the toast's fade-in
-      await wb.shot('error-notification');
-      await toast.getByRole('button', { name: 'Show Log' }).click();
-      await wb.waitForOutput(['ERROR Show Architecture']);
-    },
-  },
-];
+/** The steps run on the development extension (test/vscode/run.mjs's phase b). */
+export const DEV_STEPS = [...ARCHITECTURE_STEPS, ...STRATEGY_STEPS, ...MANIFEST_STEPS, ...CHAT_STEPS];
 
 /** Runs every step in one workbench window; returns {passed, failed}. */
-export async function runUiTests(browser, url, { shotsDir, log }) {
+export async function runUiTests(browser, url, { shotsDir, log, workspace, steps = DEV_STEPS, readyRow = 'tiny-llama' }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`pageerror: ${e.message.slice(0, 200)}`));
-  const wb = new Workbench(page, shotsDir);
+  const wb = new Workbench(page, shotsDir, { workspace, log });
+  // PAJAMAS_VSCODE_STEPS=<text>: only the steps whose name contains it (case-insensitive), to rerun a few.
+  const only = process.env.PAJAMAS_VSCODE_STEPS?.toLowerCase();
+  if (only) steps = steps.filter((s) => s.name.toLowerCase().includes(only));
   const results = { passed: 0, failed: 0 };
   try {
-    await page.goto(url);
+    await page.goto(url, { timeout: READY_MS, waitUntil: 'domcontentloaded' });
     await page.locator('.monaco-workbench').waitFor({ timeout: READY_MS });
-    await wb.explorerRow('tiny-llama').waitFor({ timeout: READY_MS });
+    await wb.explorerRow(readyRow).waitFor({ timeout: READY_MS });
     log('workbench ready (explorer shows the test workspace)');
   } catch (e) {
     log(`FAIL workbench did not come up: ${e.message.split('\n')[0]}`);
     await wb.shot('fail-workbench').catch(() => {});
     await context.close().catch(() => {});
-    return { passed: 0, failed: STEPS.length };
+    return { passed: 0, failed: steps.length };
   }
-  for (const step of STEPS) {
+  for (const step of steps) {
     const t0 = Date.now();
     try {
       await step.run(wb);

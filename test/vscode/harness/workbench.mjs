@@ -37,13 +37,14 @@ async function remoteAuthority(base) {
 
 /**
  * The workbench URL for `folder`, with the development-extension payload that stands in for
- * `--extensionDevelopmentPath` / `--extensionTestsPath` (code-server's CLI has neither).
+ * `--extensionDevelopmentPath` / `--extensionTestsPath` (code-server's CLI has neither); without
+ * them the workbench runs the installed extensions only.
  */
 export async function workbenchUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath }) {
   const authority = await remoteAuthority(base);
   const remote = (p) => `vscode-remote://${authority}${p}`;
   const payload = [
-    ['extensionDevelopmentPath', remote(extensionDevelopmentPath)],
+    ...(extensionDevelopmentPath ? [['extensionDevelopmentPath', remote(extensionDevelopmentPath)]] : []),
     ...(extensionTestsPath ? [['extensionTestsPath', remote(extensionTestsPath)]] : []),
     ['skipWelcome', 'true'],
     ['skipReleaseNotes', 'true'],
@@ -68,7 +69,7 @@ export async function runHostSuite(browser, url, { timeoutMs, verbose, print }) 
       if (['log', 'info', 'warn', 'error'].includes(type)) print(util.format(...args));
     });
     if (verbose) page.on('console', (m) => print(`[browser] ${m.text()}`));
-    await page.goto(url);
+    await page.goto(url, { timeout: 120_000, waitUntil: 'domcontentloaded' });
     let timer;
     const timedOut = new Promise((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the in-host suite did not finish within ${timeoutMs / 1000}s`)), timeoutMs);

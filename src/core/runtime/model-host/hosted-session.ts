@@ -29,6 +29,7 @@ export function toWireGenerate(gen: GenerateOptions): WireGenerate {
   return {
     maxTokens: gen.maxTokens ?? DEFAULT_MAX_TOKENS,
     temperature: gen.temperature ?? DEFAULT_TEMPERATURE,
+    topP: gen.topP,
     seed: gen.seed,
     stop: gen.stop?.length ? gen.stop : undefined,
   };

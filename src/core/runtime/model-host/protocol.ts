@@ -12,6 +12,8 @@ import type { ChatMessage, StopReason } from '../types';
 export interface WireGenerate {
   maxTokens: number;
   temperature: number;
+  /** Nucleus sampling threshold; the engine's default when absent. */
+  topP?: number;
   seed?: number;
   stop?: string[];
   /** Benchmarks on random-weight models: keep generating past end-of-generation tokens. */
@@ -80,6 +82,8 @@ export interface GenerationReply {
   text: string;
   stopReason: StopReason;
   tokens: number;
+  /** Tokens in the context after the reply: the prompt and the reply. */
+  contextTokens: number;
 }
 
 /** What each request type answers. */
