@@ -67,6 +67,11 @@ const options = {
     default: true,
     description: "measure each pajamas GGUF against llama.cpp's stock recipe on calibration text; keep stock unless pajamas is better",
   },
+  wait: {
+    type: 'boolean',
+    default: true,
+    description: 'wait when another run writes into the output folder (--no-wait: refuse at once)',
+  },
   json: { type: 'boolean', description: 'print the manifest as one JSON document' },
 } as const;
 
@@ -111,6 +116,7 @@ export const quantizeCommand: Command = {
         gateThresholdPct: o['gate-threshold'],
         keepIntermediate: o['keep-intermediate'],
         stockCheck: o['stock-check'],
+        waitForOutputFolder: o.wait,
       },
       io.job(),
     );

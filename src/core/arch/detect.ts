@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FailureError, UsageError, throwIfCancelled } from '../errors';
 import { hasSafetensorsWeights, openSafetensorsModel } from '../formats/safetensors';
-import { readGgufHeader } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import { type HfConfig, readConfigJson, textConfig } from '../hf/config';
 import type { HubAccess } from '../hf/hub-access';
 import { cachedHubModelPath, fetchHubConfig } from '../hf/hub-model';
@@ -37,7 +37,7 @@ export async function detectArchitecture(input: string, opts: DetectOptions = {}
     );
   }
   if (info.isDirectory()) return detectFolder(input, opts);
-  if (input.toLowerCase().endsWith('.gguf')) return detectFromGguf(await readGgufHeader(input), input);
+  if (input.toLowerCase().endsWith('.gguf')) return detectFromGguf(await preflightGguf(input, opts), input);
   if (input.toLowerCase().endsWith('.json')) {
     const config = await readConfigJson(input);
     // A model folder's own config.json stands for the folder (weights included when present).
@@ -53,7 +53,7 @@ async function detectFolder(dir: string, opts: DetectOptions): Promise<Architect
   const configPath = path.join(dir, 'config.json');
   if (!existsSync(configPath)) {
     const ggufs = readdirSync(dir).filter((f) => f.toLowerCase().endsWith('.gguf') && !f.toLowerCase().startsWith('mmproj'));
-    if (ggufs.length === 1) return detectFromGguf(await readGgufHeader(path.join(dir, ggufs[0]!)), dir);
+    if (ggufs.length === 1) return detectFromGguf(await preflightGguf(path.join(dir, ggufs[0]!), opts), dir);
     const hint =
       ggufs.length > 1
         ? `it has ${ggufs.length} .gguf files; pass one of them`

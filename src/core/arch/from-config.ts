@@ -9,6 +9,17 @@ import type { HfConfig, JsonObject } from '../hf/config';
 import { isJsonObject } from '../hf/config';
 import { languageConfig } from './class-defaults';
 import { boolField, countField, numberField, objectField, positiveInt, stringArrayField, stringField } from './config-fields';
+import {
+  CONTEXT_KEYS,
+  HEAD_DIM_KEYS,
+  HEAD_KEYS,
+  HIDDEN_KEYS,
+  KV_HEAD_KEYS,
+  LAYER_KEYS,
+  MTP_KEYS,
+  VOCAB_KEYS,
+  checkConfigHyperparameters,
+} from './config-hyperparameters';
 import { impliedTensors } from './implied-tensors';
 import { detectLayerLayout } from './layers';
 import { type ModelTypeTraits, resolveTraits } from './model-types';
@@ -16,27 +27,11 @@ import { detectFfnLayout } from './moe';
 import { countTensorParameters } from './parameters';
 import type { ArchitectureInfo, AttentionKind, MlaInfo, ModelFamily, RopeInfo, SourceQuantization } from './types';
 
-const HIDDEN_KEYS = ['hidden_size', 'n_embd', 'd_model', 'model_dim', 'dim'];
-const LAYER_KEYS = ['num_hidden_layers', 'n_layer', 'n_layers', 'num_layers'];
-const HEAD_KEYS = ['num_attention_heads', 'n_head', 'n_heads', 'num_heads'];
-const KV_HEAD_KEYS = ['num_key_value_heads', 'num_kv_heads', 'n_head_kv', 'attn_config.kv_n_heads'];
-const HEAD_DIM_KEYS = ['head_dim', 'attention_head_dim', 'kv_channels', 'head_size'];
-const CONTEXT_KEYS = [
-  'max_position_embeddings',
-  'n_positions',
-  'max_sequence_length',
-  'seq_length',
-  'max_seq_len',
-  'n_ctx',
-  'max_seq_length',
-  'model_max_length',
-];
-const VOCAB_KEYS = ['vocab_size', 'padded_vocab_size', 'n_vocab'];
-const MTP_KEYS = ['num_nextn_predict_layers', 'mtp_num_hidden_layers', 'num_mtp_modules', 'n_mtp_layers'];
-
 export function detectFromConfig(config: HfConfig, source: string): ArchitectureInfo {
   if (!isJsonObject(config)) throw new FormatError('config.json must be a JSON object', { path: source });
   const { config: text, modelType, defaulted } = languageConfig(config);
+  // Before anything loops over layers or experts: every count within its limit, every value meaningful.
+  checkConfigHyperparameters(text, source);
   const warnings: string[] = [];
   const traits = resolveTraits(text, modelType);
   noteUnknownType(text, modelType, traits, warnings);

@@ -8,6 +8,7 @@
 import { FormatError, UnsupportedError } from '../errors';
 import { ftypeNameById, isUnquantizedType } from '../formats/ggml-types';
 import { type GgufFile, GgufValueType, ggufNumber, ggufString, ggufValue } from '../formats/gguf';
+import { checkGgufHyperparameters } from './gguf-hyperparameters';
 import { attentionPattern } from './layers';
 import { layerOf } from './model-tensor';
 import { countTensorParameters, ggufParameterTensors } from './parameters';
@@ -30,6 +31,8 @@ const LLAMA4_CHUNK_PERIOD = 4;
 
 export function detectFromGguf(file: GgufFile, source: string): ArchitectureInfo {
   const arch = modelArchitecture(file);
+  // Before any per-layer list is built: counts within limits, values that mean something, tensors that agree.
+  checkGgufHyperparameters(file);
   const key = (k: string) => `${arch}.${k}`;
   const required = (k: string): number => {
     const v = ggufNumber(file, key(k));

@@ -36,7 +36,7 @@ export const EXPERT_COUNT_KEYS = [
   'n_experts',
   'ffn_config.moe_num_experts',
 ] as const;
-const EXPERTS_PER_TOKEN_KEYS = [
+export const EXPERTS_PER_TOKEN_KEYS = [
   'num_experts_per_tok',
   'experts_per_token',
   'top_k_experts',
@@ -46,7 +46,7 @@ const EXPERTS_PER_TOKEN_KEYS = [
   'num_selected_experts',
   'ffn_config.moe_top_k',
 ];
-const SHARED_COUNT_KEYS = ['n_shared_experts', 'num_shared_experts', 'moe_num_shared_experts', 'shared_expert_count'];
+export const SHARED_COUNT_KEYS = ['n_shared_experts', 'num_shared_experts', 'moe_num_shared_experts', 'shared_expert_count'];
 const SHARED_WIDTH_KEYS = ['shared_expert_intermediate_size', 'moe_shared_expert_intermediate_size', 'shared_intermediate_size'];
 const EXPERT_WIDTH_KEYS = ['moe_intermediate_size', 'expert_intermediate_size', 'ffn_config.ffn_hidden_size', 'intermediate_size'];
 /** Experts per token when the config has an expert count but no top-k (Mixtral's value). */

@@ -39,7 +39,7 @@ export function writeArchMetadata(kv: KvBuilder, spec: ArchSpec, h: Hparams, nVo
 /** The keys every text model gets (llama.cpp TextModel.set_gguf_parameters). */
 function common(kv: KvBuilder, h: Hparams): void {
   kv.u32(kv.key('block_count'), h.numLayers);
-  const ctx = h.num(['max_position_embeddings', 'n_ctx', 'n_positions', 'max_length', 'max_sequence_length', 'model_max_length']);
+  const ctx = h.contextLength;
   if (ctx !== undefined) kv.u32(kv.key('context_length'), ctx);
   kv.u32(kv.key('embedding_length'), h.hiddenSize);
   const ff = h.num(['intermediate_size', 'n_inner', 'hidden_dim']);
@@ -51,11 +51,12 @@ function common(kv: KvBuilder, h: Hparams): void {
   const rope = h.rope;
   if (rope.theta !== undefined) kv.f32(kv.key('rope.freq_base'), rope.theta);
   if (rope.localTheta !== undefined) kv.f32(kv.key('rope.freq_base_swa'), rope.localTheta);
-  const rmsEps = h.num(['rms_norm_eps', 'norm_eps']);
-  if (rmsEps !== undefined) kv.f32(kv.key('attention.layer_norm_rms_epsilon'), rmsEps);
-  const experts = h.num(['num_local_experts', 'num_experts', 'n_routed_experts']);
+  // llama.cpp cannot load these architectures without the epsilon; a config that leaves it out
+  // means the transformers class default (1e-6; MixtralConfig's is 1e-5).
+  kv.f32(kv.key('attention.layer_norm_rms_epsilon'), h.normEpsilon ?? (h.modelType === 'mixtral' ? 1e-5 : 1e-6));
+  const experts = h.expertCount;
   if (experts !== undefined) kv.u32(kv.key('expert_count'), experts);
-  const used = h.num(['num_experts_per_tok', 'num_experts_per_token', 'top_k_experts']);
+  const used = h.expertsPerToken;
   if (used !== undefined) kv.u32(kv.key('expert_used_count'), used);
   const headDim = h.num('head_dim');
   if (headDim !== undefined) {

@@ -8,6 +8,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { FormatError, InternalError, throwIfCancelled } from '../errors';
 import { GgufWriter } from '../formats/gguf-writer';
+import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { openSafetensorsModel } from '../formats/safetensors';
 import { StagedFileSink } from '../formats/staged-file-sink';
 import { readConfigJson, type HfConfig } from '../hf/config';
@@ -99,9 +100,14 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
   for (const [key, kv] of metadata) writer.set(key, kv);
   for (const r of plan.recipes) writer.addTensor({ name: r.name, shape: r.shape, type: r.type });
   const total = writer.tensorInfos().reduce((n, t) => n + t.byteLength, 0);
-  await writer.writeHeader();
+  const nonFinite = new Map<string, number>();
   try {
-    await writeAllTensors(plan, writer, files, buffers, total, job);
+    await writer.writeHeader();
+    await writeAllTensors(plan, writer, files, buffers, total, job, nonFinite);
+    for (const w of nonFiniteWarnings(nonFinite, outType)) {
+      warnings.push(w);
+      log(`warning: ${w}`);
+    }
     const written = await writer.finish();
     if (sink?.usesDirectIo) log('the page cache slowed down; the rest of the file was written with direct I/O');
     if (written.sha256 === undefined) throw new InternalError(`${written.path}: the writer did not hash the file`);
@@ -118,7 +124,9 @@ export async function convertToGguf(input: string, options: ConvertOptions, job:
     };
   } catch (error) {
     await writer.abort();
-    throw error;
+    if (!isDiskFull(error)) throw error;
+    const outPath = path.resolve(options.outPath);
+    throw await diskFullError(error, { folder: path.dirname(outPath), file: outPath, neededBytes: total });
   } finally {
     await files.close();
   }
@@ -131,6 +139,7 @@ async function writeAllTensors(
   buffers: Buffers,
   total: number,
   job: JobOptions,
+  nonFinite: Map<string, number>,
 ): Promise<void> {
   let done = 0;
   let lastReport = 0;
@@ -154,6 +163,7 @@ async function writeAllTensors(
         files,
         buffers,
         signal: job.signal,
+        onNonFinite: (n) => nonFinite.set(r.name, (nonFinite.get(r.name) ?? 0) + n),
         onBytes: (n) => {
           done += n;
           report(r.name);
@@ -162,6 +172,20 @@ async function writeAllTensors(
     );
   }
   report('done', true);
+}
+
+/** One warning per affected tensor (the first few), saying how many values are NaN or infinite. */
+function nonFiniteWarnings(counts: ReadonlyMap<string, number>, outType: OutType): string[] {
+  const listed = [...counts]
+    .slice(0, 8)
+    .map(([name, n]) => `tensor ${name} holds ${n} NaN or infinite value(s) after conversion to ${outType}`);
+  if (counts.size > 8) listed.push(`${counts.size - 8} more tensor(s) hold NaN or infinite values`);
+  if (listed.length)
+    listed.push(
+      "the model will compute NaN or nonsense; check the source checkpoint (a value beyond F16's range overflows to " +
+        'infinity; a BF16 output keeps it)',
+    );
+  return listed;
 }
 
 function planVocabOnly(config: HfConfig, source: string): TensorPlan {

@@ -2,6 +2,16 @@
  * The config.json values the converter needs, read once with clear errors. llama.cpp's converter
  * flattens a multimodal config's text_config over the root; textConfig() does the same.
  */
+import {
+  CONTEXT_KEYS,
+  HEAD_KEYS,
+  HIDDEN_KEYS,
+  KV_HEAD_KEYS,
+  LAYER_KEYS,
+  RMS_EPSILON_KEYS,
+  checkConfigHyperparameters,
+} from '../arch/config-hyperparameters';
+import { EXPERT_COUNT_KEYS, EXPERTS_PER_TOKEN_KEYS } from '../arch/moe';
 import { FormatError } from '../errors';
 import { isJsonObject, textConfig, type HfConfig, type JsonObject } from '../hf/config';
 
@@ -13,6 +23,9 @@ export class Hparams {
     readonly source: string,
   ) {
     this.raw = textConfig(config);
+    // The same checks as detection, before any value reaches a GGUF: a count past its limit, a
+    // NaN epsilon or a zero context length is a broken config, not something to write down.
+    checkConfigHyperparameters(this.raw, source);
   }
 
   /** A view with `defaults` filled in where the config leaves a key out. */
@@ -61,19 +74,36 @@ export class Hparams {
   }
 
   get numLayers(): number {
-    return this.int(['num_hidden_layers', 'n_layers', 'n_layer', 'num_layers']);
+    return this.int(LAYER_KEYS);
   }
 
   get hiddenSize(): number {
-    return this.int(['hidden_size', 'n_embd', 'dim']);
+    return this.int(HIDDEN_KEYS);
   }
 
   get numHeads(): number {
-    return this.int(['num_attention_heads', 'n_head', 'n_heads']);
+    return this.int(HEAD_KEYS);
   }
 
   get numKvHeads(): number {
-    return this.num(['num_key_value_heads', 'n_kv_heads']) ?? this.numHeads;
+    return this.num(KV_HEAD_KEYS) ?? this.numHeads;
+  }
+
+  /** The trained context length, when the config gives one. */
+  get contextLength(): number | undefined {
+    return this.num(CONTEXT_KEYS);
+  }
+
+  get normEpsilon(): number | undefined {
+    return this.num(RMS_EPSILON_KEYS);
+  }
+
+  get expertCount(): number | undefined {
+    return this.num(EXPERT_COUNT_KEYS);
+  }
+
+  get expertsPerToken(): number | undefined {
+    return this.num(EXPERTS_PER_TOKEN_KEYS);
   }
 
   get headDim(): number {

@@ -88,8 +88,16 @@ function expected(base: string, suffix: string, d: Dims, spec: ArchSpec): (numbe
 
 /** Throws a FormatError naming the tensor and the config fields when a shape disagrees. */
 export function checkShape(h: Hparams, spec: ArchSpec, base: string, suffix: string, hfName: string, shape: readonly number[]): void {
-  const want = expected(base, suffix, dims(h), spec);
+  const d = dims(h);
+  const want = expected(base, suffix, d, spec);
   if (!want) return;
+  // The GGUF records the FFN width from config.json, and llama.cpp cannot load an FFN without it.
+  if ((base === 'ffn_gate' || base === 'ffn_up' || base === 'ffn_down') && d.ff === undefined) {
+    throw new FormatError(`config.json has no intermediate_size, but the checkpoint has the FFN tensor ${hfName}`, {
+      path: h.source,
+      tensor: hfName,
+    });
+  }
   const ok = want.length === shape.length && want.every((n, i) => n === undefined || n === shape[i]);
   if (ok) return;
   const w = `[${want.map((n) => n ?? '*').join(', ')}]`;

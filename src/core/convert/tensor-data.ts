@@ -10,6 +10,7 @@ import { readFully } from '../formats/file-reader';
 import type { SafetensorsDtype } from '../formats/safetensors';
 import { CONVERTIBLE_DTYPES, convertElements, decodeToF32, dtypeBytes, encodeFromF32 } from './kernels';
 import { writeMxfp4Tensor } from './mxfp4';
+import { countNonFinite } from './non-finite';
 import { writeRearranged } from './rearrange';
 import type { SourceSegment, TensorRecipe } from './recipe';
 import { SOURCE_REGIONS, createWasmArena, type WasmArena } from './wasm-kernel';
@@ -167,6 +168,8 @@ export interface TensorDataContext {
   signal?: AbortSignal;
   /** Called with the output bytes of each chunk once written. */
   onBytes?: (bytes: number) => void;
+  /** Called with the number of NaN or infinite output values of a chunk that has any. */
+  onNonFinite?: (count: number) => void;
 }
 
 export function newBuffers(): Buffers {
@@ -184,6 +187,12 @@ function convertChunk(r: TensorRecipe, c: Chunk, src: Uint8Array, target: Uint8A
   for (let k = 0; k < elements; k++) tmp[k] = tmp[k]! + r.transform.add;
   encodeFromF32(tmp, r.type, target);
   return true;
+}
+
+function reportNonFinite(out: Uint8Array, r: TensorRecipe, ctx: TensorDataContext): void {
+  if (!ctx.onNonFinite) return;
+  const n = countNonFinite(out, r.type);
+  if (n > 0) ctx.onNonFinite(n);
 }
 
 /** Streams one tensor's converted bytes into `sink`. */
@@ -231,6 +240,7 @@ export async function writeTensorData(r: TensorRecipe, sink: TensorSink, ctx: Te
       pending = undefined;
       const target = await sink.reserve(bytes);
       if (!convertChunk(r, c, src, target, elements, buffers)) target.set(src.subarray(0, bytes));
+      reportNonFinite(target.subarray(0, bytes), r, ctx);
       await sink.commit(bytes);
       ctx.onBytes?.(bytes);
       continue;
@@ -241,6 +251,7 @@ export async function writeTensorData(r: TensorRecipe, sink: TensorSink, ctx: Te
       const target = buffers.output(i, bytes);
       const converted = convertChunk(r, c, src, target, elements, buffers);
       out = converted ? target : src;
+      reportNonFinite(out.subarray(0, bytes), r, ctx);
       if (heads) {
         // The permuted copy alternates between two buffers, like the outputs: one may be in flight.
         const permuted = buffers.permute(i, out.byteLength);

@@ -11,6 +11,7 @@ import type { HfConfig } from '../hf/config';
 import type { SafetensorsModel, SafetensorsTensor } from '../formats/safetensors';
 import { archSpecFor, globalTensorBase, type ArchSpec } from './arch-specs';
 import { llama3RopeFreqs, phi3RopeFactors, type GeneratedTensor } from './extra-tensors';
+import { refuseFp8 } from './fp8';
 import { Hparams } from './hparams';
 import { makeRecipe, type OutType, type SourceSegment, type TensorRecipe } from './recipe';
 import { checkShape } from './shape-check';
@@ -39,6 +40,8 @@ interface Plan {
   /** Tensors the architecture's packed-expert code gathers, per layer, by module path. */
   packed: Map<number, Map<string, SafetensorsTensor>>;
   dropped: string[];
+  /** Source tensors with no GGUF name. */
+  unmapped: string[];
 }
 
 /** Removes the wrappers multimodal checkpoints put around the language model's names. */
@@ -47,25 +50,36 @@ function normaliseName(name: string): string {
 }
 
 function classify(spec: ArchSpec, model: SafetensorsModel): Plan {
-  const plan: Plan = { plain: [], experts: new Map(), fused: [], packed: new Map(), dropped: [] };
-  const unmapped: string[] = [];
+  const plan: Plan = { plain: [], experts: new Map(), fused: [], packed: new Map(), dropped: [], unmapped: [] };
   for (const t of model.tensors.values()) {
     const name = normaliseName(t.name);
     if (IGNORED_SUFFIXES.some((s) => name.endsWith(s)) || MULTIMODAL.test(name) || spec.dropTensors?.includes(name)) {
       plan.dropped.push(t.name);
       continue;
     }
-    if (!mapOne(spec, name, t, plan)) unmapped.push(t.name);
-  }
-  if (unmapped.length) {
-    const list = unmapped.slice(0, 8).join(', ') + (unmapped.length > 8 ? ` and ${unmapped.length - 8} more` : '');
-    throw new UnsupportedError(
-      `${unmapped.length} tensor(s) have no GGUF name for llama.cpp's ${spec.ggufArch} architecture: ${list}. ` +
-        'The checkpoint has parts this converter does not know; it cannot be converted faithfully.',
-      { tensors: unmapped },
-    );
+    if (!mapOne(spec, name, t, plan)) plan.unmapped.push(t.name);
   }
   return plan;
+}
+
+/**
+ * Tensors with no GGUF name: parts this converter does not know (unsupported), unless tensors the
+ * model needs are missing at the same time, which is what a damaged name looks like (bad input).
+ */
+function unmappedError(spec: ArchSpec, unmapped: readonly string[], missing: readonly string[], source: string): Error {
+  const list = (names: readonly string[]) => names.slice(0, 8).join(', ') + (names.length > 8 ? ` and ${names.length - 8} more` : '');
+  if (missing.length) {
+    return new FormatError(
+      `${unmapped.length} tensor name(s) are not ${spec.ggufArch} names (${list(unmapped)}) while ${missing.length} ` +
+        `tensor(s) the model needs are missing (${list(missing)}): the tensor names are damaged, or the weights belong to another model`,
+      { path: source },
+    );
+  }
+  return new UnsupportedError(
+    `${unmapped.length} tensor(s) have no GGUF name for llama.cpp's ${spec.ggufArch} architecture: ${list(unmapped)}. ` +
+      'The checkpoint has parts this converter does not know; it cannot be converted faithfully.',
+    { tensors: [...unmapped] },
+  );
 }
 
 function mapOne(spec: ArchSpec, name: string, t: SafetensorsTensor, plan: Plan): boolean {
@@ -210,14 +224,20 @@ function extraTensors(spec: ArchSpec, h: Hparams): GeneratedTensor[] {
   return [];
 }
 
-function checkCompleteness(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]): void {
+/** GGUF names of the tensors a model of this config needs that `recipes` lacks. */
+function missingTensors(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]): string[] {
   const names = new Set(recipes.map((r) => r.name));
   const need = ['token_embd.weight', 'output_norm.weight'];
   const required = spec.requiredLayer(h);
   for (let i = 0; i < h.numLayers; i++) {
     for (const base of required) need.push(base.endsWith('.bias') ? `blk.${i}.${base}` : `blk.${i}.${base}.weight`);
   }
-  const missing = need.filter((n) => !names.has(n));
+  return need.filter((n) => !names.has(n));
+}
+
+function checkCompleteness(h: Hparams, spec: ArchSpec, recipes: TensorRecipe[]): void {
+  const names = new Set(recipes.map((r) => r.name));
+  const missing = missingTensors(h, spec, recipes);
   if (missing.length) {
     throw new FormatError(
       `the checkpoint lacks ${missing.length} tensor(s) that a ${h.numLayers}-layer ${spec.ggufArch} model needs (config.json), e.g. ` +
@@ -252,6 +272,7 @@ export interface TensorPlan {
 /** Every GGUF tensor of the converted model, in source order (generated tensors first). */
 export function planTensors(config: HfConfig, model: SafetensorsModel, out: OutType, source = model.dir): TensorPlan {
   let h = new Hparams(config, source);
+  refuseFp8(h.raw, model);
   const spec = archSpecFor(h);
   if (spec.defaults) h = h.withDefaults(spec.defaults);
   const plan = classify(spec, model);
@@ -278,6 +299,7 @@ export function planTensors(config: HfConfig, model: SafetensorsModel, out: OutT
     generated: g.data,
   }));
   const recipes = [...generated, ...keyed.map(([, r]) => r)];
+  if (plan.unmapped.length) throw unmappedError(spec, plan.unmapped, missingTensors(h, spec, recipes), source);
   checkCompleteness(h, spec, recipes);
   const embd = recipes.find((r) => r.name === 'token_embd.weight')!;
   const nVocab = embd.shape[1]!;

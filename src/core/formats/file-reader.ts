@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { FormatError } from '../errors';
+import { FormatError, throwIfCancelled } from '../errors';
 
 /** The most one read(2) call is asked for (Linux returns at most ~2 GiB per call). */
 const MAX_READ_BYTES = 1 << 30;
@@ -68,6 +68,8 @@ export class BufferedFileReader {
     readonly handle: FileHandle,
     readonly path: string,
     readonly fileSize: number,
+    /** Checked before each read: a header of a billion bytes stops when asked to. */
+    readonly signal?: AbortSignal,
   ) {}
 
   /** File offset of the next byte to decode. */
@@ -96,6 +98,7 @@ export class BufferedFileReader {
         offset: this.offset,
       });
     }
+    throwIfCancelled(this.signal);
     const keep = this.buf.length - this.pos;
     const size = Math.min(Math.max(n, CHUNK_BYTES), this.remainingInFile);
     const next = Buffer.allocUnsafe(size);

@@ -37,12 +37,12 @@ const MIN_KV_BYTES = 8 + 1 + 4 + 1;
 /** Name length + 1-byte name + n_dims + type + offset. */
 const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 4 + 8;
 
-/** Reads and validates the header of a GGUF file (not its tensor data). */
-export async function readGgufHeader(path: string): Promise<GgufFile> {
+/** Reads and validates the header of a GGUF file (not its tensor data); stops with CancelledError when `signal` fires. */
+export async function readGgufHeader(path: string, opts: { signal?: AbortSignal } = {}): Promise<GgufFile> {
   const handle = await fsp.open(path, 'r');
   try {
     const { size: fileSize } = await handle.stat();
-    const r = new BufferedFileReader(handle, path, fileSize);
+    const r = new BufferedFileReader(handle, path, fileSize, opts.signal);
     const version = await readPreamble(r);
     const tensorCount = await readCount(r, 'tensor count', GGUF_MAX_TENSOR_COUNT, 'GGUF_MAX_TENSOR_COUNT');
     const kvCount = await readCount(r, 'metadata key-value count', GGUF_MAX_KV_COUNT, 'GGUF_MAX_KV_COUNT');

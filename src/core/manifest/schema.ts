@@ -5,6 +5,7 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import schema from '../../../schemas/manifest.schema.json';
 import { FormatError } from '../errors';
+import { checkManifestContent } from './content';
 import type { Manifest } from './types';
 
 const MAX_REPORTED_ERRORS = 5;
@@ -40,10 +41,17 @@ export function manifestSchemaProblems(value: unknown): SchemaProblem[] {
   });
 }
 
-/** Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where. */
+/**
+ * Returns the value typed as a Manifest, or throws a FormatError listing what is wrong and where:
+ * the schema, then what a schema cannot say (./content).
+ */
 export function validateManifest(value: unknown, file: string): Manifest {
   const problems = manifestSchemaProblems(value);
-  if (!problems.length) return value as Manifest;
+  if (!problems.length) {
+    // What a schema cannot say (./content: finite numbers, no duplicates, paths that stay home).
+    checkManifestContent(value as Manifest, file);
+    return value as Manifest;
+  }
   const errors = problems.slice(0, MAX_REPORTED_ERRORS).map((p) => `${p.pointer || '(top level)'} ${p.message}`);
   const more = problems.length > MAX_REPORTED_ERRORS ? ` (and ${problems.length - MAX_REPORTED_ERRORS} more)` : '';
   throw new FormatError(`not a valid Llama-Pajamas manifest: ${errors.join('; ')}${more}`, { path: file });

@@ -3,6 +3,7 @@
  * with the recorded size and SHA-256.
  */
 import { stat } from 'node:fs/promises';
+import { FormatError } from '../errors';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
 import { manifestRelative, readManifest } from './io';
@@ -33,6 +34,12 @@ export interface VerifyOptions extends JobOptions {
 
 export async function verifyManifest(input: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const { path: manifestPath, manifest } = await readManifest(input);
+  if (manifest.artifacts.length === 0) {
+    // Nothing to compare is not "all match": an interrupted first run leaves such a manifest.
+    throw new FormatError('/artifacts is empty: the manifest lists nothing to verify (an interrupted quantize? run it again)', {
+      path: manifestPath,
+    });
+  }
   const checks = manifestFileChecks(manifest).filter((c) => !opts.subjects || opts.subjects.includes(c.subject));
   const problems: VerifyProblem[] = [];
   for (const [i, { subject, digest, location }] of checks.entries()) {

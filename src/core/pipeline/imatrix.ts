@@ -7,6 +7,7 @@
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { readGgufHeader, readGgufTensorBytes } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import { tempPathFor } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
 import type { JobOptions } from '../job';
@@ -38,6 +39,7 @@ export interface ImatrixJob {
 }
 
 export async function computeImatrix(job: ImatrixJob, opts: JobOptions = {}): Promise<ImatrixRun> {
+  await preflightGguf(job.model, { signal: opts.signal });
   const rounds = calibrationRounds(job.calibration.text);
   const tmp = tempPathFor(job.outPath);
   const textFile = tempPathFor(`${job.outPath}.calibration.txt`);

@@ -36,6 +36,8 @@ export interface QuantizeRequest {
   keepIntermediate?: boolean;
   /** Measure each pajamas GGUF against the stock recipe on calibration text, keeping stock when pajamas is not better (default true). */
   stockCheck?: boolean;
+  /** When another run writes into the output folder: wait for it (default) or refuse at once. */
+  waitForOutputFolder?: boolean;
 }
 
 export interface QuantizeSettings {

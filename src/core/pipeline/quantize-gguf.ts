@@ -7,6 +7,7 @@
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { FailureError } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
+import { hasGgufMagic, preflightGguf } from '../formats/gguf-preflight';
 import { ggmlType } from '../formats/ggml-types';
 import { tempPathFor } from '../fs/atomic';
 import { sha256File } from '../fs/hash';
@@ -39,6 +40,9 @@ export async function quantizeByPlan(job: GgufQuantizeJob, opts: JobOptions = {}
   const overridesFile = tempPathFor(`${job.outPath}.tensor-types.txt`);
   const step = `quantize ${job.plan.target} ${job.plan.strategy}${job.imatrixPath ? ' imatrix' : ''}`;
   const args: string[] = [];
+  // llama-quantize aborts on some malformed inputs: both files are checked before it runs.
+  await preflightGguf(job.input, { signal: opts.signal });
+  if (job.imatrixPath && (await hasGgufMagic(job.imatrixPath))) await preflightGguf(job.imatrixPath, { signal: opts.signal, kind: 'data' });
   try {
     if (job.imatrixPath) args.push('--imatrix', job.imatrixPath);
     // llama-quantize refuses to change an already quantized tensor (MXFP4 experts at a K-quant target) unless told to.

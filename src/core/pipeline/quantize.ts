@@ -4,15 +4,17 @@
  * work; an artifact whose inputs are unchanged is not rebuilt; outputs appear under their final
  * names only when complete, and the manifest is saved after each one, so a killed run resumes.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nodeLlamaCppVersion, packageVersion } from '../assets';
 import { OptionError, QualityGateError, type Remedy, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
-import { removeStaleTemps } from '../fs/atomic';
+import { removeStaleTemps, writeAtomically } from '../fs/atomic';
+import { diskFullError, isDiskFull } from '../fs/disk-full';
 import { sha256File } from '../fs/hash';
 import { type JobOptions, type Logger, noLog } from '../job';
 import { ensureLlamaTools, type LlamaTools } from '../llamacpp';
 import { MANIFEST_FILE, MANIFEST_SCHEMA_ID, MANIFEST_VERSION, type Calibration, type GgufArtifact, type Manifest } from '../manifest/types';
+import { relativePathProblem } from '../manifest/paths';
 import { checkFile } from '../manifest/verify';
 import { loadModelTensors, type ModelTensors } from '../plan/load';
 import { planQuantization } from '../plan/plan';
@@ -26,6 +28,7 @@ import { checkIntermediateMatchesPlan, ensureIntermediate, type Intermediate } f
 import { inputsKey, planTypesKey, sourceKey } from './keys';
 import { ensureMlxArtifact, mlxClassTarget } from './mlx-artifact';
 import { ManifestState, planFallbacks, planRecord, readPreviousManifest } from './manifest-state';
+import { lockOutputFolder } from './output-lock';
 import { ggufArtifactId, mlxArtifactId, resolveSettings, type OutputFormat, type QuantizeRequest, type QuantizeSettings } from './options';
 import { quantizeByPlan } from './quantize-gguf';
 import { checkAgainstStock, pairWithStock } from './stock-check';
@@ -58,6 +61,21 @@ export async function quantizeModel(request: QuantizeRequest, opts: JobOptions =
   const started = performance.now();
   const log = opts.log ?? noLog;
   const checked = await checkRequest(request, opts);
+  // One writer per output folder: a second run waits here for the first, then reuses its work.
+  const release = await lockOutputFolder(checked.settings.outDir, { signal: opts.signal, log, wait: request.waitForOutputFolder });
+  try {
+    return await runLocked(checked, started, opts);
+  } catch (error) {
+    // A disk that fills up half-way: say which folder and how much the run needs (writes are atomic, the manifest intact).
+    if (isDiskFull(error)) throw await diskFullError(error, { folder: checked.settings.outDir, neededBytes: checked.diskNeedBytes });
+    throw error;
+  } finally {
+    await release();
+  }
+}
+
+async function runLocked(checked: CheckedRequest, started: number, opts: JobOptions): Promise<QuantizeResult> {
+  const log = opts.log ?? (() => {});
   const { run, intermediate } = await openRun(checked, opts);
   const { settings, state } = run;
   const imatrix = settings.imatrix.kind === 'off' ? null : await ensureImatrix(run, intermediate);
@@ -91,6 +109,8 @@ interface CheckedRequest {
   plans: QuantPlan[];
   tools: LlamaTools;
   evalText: EvalText | null;
+  /** The free-space check's estimate of what the run writes. */
+  diskNeedBytes: number;
 }
 
 /** Everything that can be wrong with the request, found before any heavy work. */
@@ -120,9 +140,9 @@ async function checkRequest(request: QuantizeRequest, opts: JobOptions): Promise
   if (evalText && (settings.imatrix.kind === 'auto' || settings.stockCheck))
     assertDistinctTexts((await loadCalibrationText(settings.calibrationFile)).ref, evalText);
   await mkdir(settings.outDir, { recursive: true });
-  await checkDisk(settings, model, plans);
+  const diskNeedBytes = await checkDisk(settings, model, plans);
   const tools = await ensureLlamaTools({ signal: opts.signal, onProgress: opts.onProgress, log });
-  return { model, settings, loaded, plans, tools, evalText };
+  return { model, settings, loaded, plans, tools, evalText, diskNeedBytes };
 }
 
 /**
@@ -141,12 +161,15 @@ async function openRun(c: CheckedRequest, opts: JobOptions): Promise<{ run: Run;
   const state = ManifestState.open(manifestPath, freshManifest(c.model, source, c.loaded, c.tools, c.plans), previous, log);
   const run: Run = { ...c, state, opts, built: [], skipped: [], timings: newTimings() };
   run.timings.convertMs = intermediate.convertMs;
+  // A manifest names only files inside its folder: a GGUF input elsewhere is its own baseline,
+  // recorded by name as not kept here (evaluation then falls back to source.path).
+  const inside = relativePathProblem(relative(run, intermediate.path)) === null;
   state.manifest.baseline = {
-    path: relative(run, intermediate.path),
+    path: inside ? relative(run, intermediate.path) : path.basename(intermediate.path),
     sizeBytes: intermediate.sizeBytes,
     sha256: intermediate.sha256,
     inputsKey: c.model.kind === 'gguf' ? null : intermediate.inputsKey,
-    kept: true,
+    kept: inside,
     quality: previous?.baseline?.sha256 === intermediate.sha256 ? (previous.baseline.quality ?? null) : null,
   };
   await checkIntermediateMatchesPlan(intermediate.path, c.plans[0]!);
@@ -253,7 +276,8 @@ function freshManifest(
   };
 }
 
-async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: readonly QuantPlan[]): Promise<void> {
+/** Fails early when the folder cannot hold the outputs; returns the estimate. */
+async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: readonly QuantPlan[]): Promise<number> {
   const needs: DiskNeed[] = [];
   if (model.kind === 'hf-folder') {
     const f16 = plans[0]!.tensors.reduce((n, t) => n + (t.sourceType === 'F32' ? 4 : 2) * t.shape.reduce((a, b) => a * b, 1), 0);
@@ -263,6 +287,7 @@ async function checkDisk(settings: QuantizeSettings, model: ModelSource, plans: 
   if (settings.formats.includes('mlx'))
     needs.push({ what: 'MLX artifacts', bytes: settings.strategies.length * plans[0]!.totals.mlxSizeBytes });
   await checkFreeSpace(settings.outDir, needs);
+  return needs.reduce((n, d) => n + d.bytes, 0);
 }
 
 async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Calibration> {
@@ -300,15 +325,23 @@ async function ensureImatrix(run: Run, intermediate: Intermediate): Promise<Cali
   return record;
 }
 
-/** A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text. */
+/**
+ * A user's imatrix file is used as it is; its own hash stands in for the unknown calibration text.
+ * One outside the output folder is copied in, since a manifest names only files inside its folder.
+ */
 async function userImatrix(run: Run, file: string): Promise<Calibration> {
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) throw new OptionError('imatrix', file, 'auto, off or an existing importance-matrix file');
   const sha256 = await sha256File(file, run.opts);
+  let recorded = relative(run, file);
+  if (relativePathProblem(recorded) !== null) {
+    recorded = `imatrix-${path.basename(file)}`;
+    await writeAtomically(path.join(run.settings.outDir, recorded), (tmp) => copyFile(file, tmp));
+  }
   const record: Calibration = {
     text: { name: `user-provided imatrix ${path.basename(file)}`, sha256 },
     inputsKey: sha256,
-    imatrix: { path: relative(run, file), sizeBytes: info.size, sha256 },
+    imatrix: { path: recorded, sizeBytes: info.size, sha256 },
     chunks: 0,
     expertCoverage: null,
   };

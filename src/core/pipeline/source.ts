@@ -56,7 +56,7 @@ export async function resolveModelSource(input: string, opts: SourceOptions = {}
     return { kind: 'hf-folder', path: abs, name: path.basename(abs) };
   }
   if (!abs.toLowerCase().endsWith('.gguf')) throw new UsageError(`${abs} is neither a model folder nor a .gguf file`);
-  const file = await readGgufHeader(abs);
+  const file = await readGgufHeader(abs, { signal: opts.signal });
   const quantized = file.tensors.filter((t) => t.shape.length >= 2 && !isUnquantizedType(t.type));
   if (quantized.length) {
     throw new UnsupportedError(

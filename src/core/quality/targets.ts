@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError, OptionError, type Remedy, UsageError } from '../errors';
-import { type GgufFile, readGgufHeader } from '../formats/gguf';
+import type { GgufFile } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import { manifestRelative, readManifest } from '../manifest/io';
 import type { ArtifactSummary, Manifest } from '../manifest/types';
 
@@ -63,10 +64,13 @@ export async function resolveEvalInput(input: string, explicitBaseline?: string)
       bpw: a.bpw,
     };
   });
-  if (!targets.length) throw new UsageError(`${manifestPath} lists no artifacts to evaluate`);
+  if (!targets.length) throw new FormatError('/artifacts is empty: the manifest lists no artifacts to evaluate', { path: manifestPath });
   const own = manifestBaselineSpec(manifestPath, manifest);
   // --baseline naming the manifest's own intermediate is the manifest's baseline (its quality is recorded).
   const baseline = explicit && own && own.path === explicit.path ? own : (explicit ?? own);
+  // Every GGUF that llama-perplexity will load passes the pre-flight check before any tool runs.
+  for (const t of targets) if (t.format === 'gguf') await preflightGguf(t.path);
+  if (baseline?.exists && baseline !== explicit) await preflightGguf(baseline.path);
   return { kind: 'manifest', manifestPath, manifest, targets, baseline };
 }
 
@@ -74,6 +78,7 @@ async function explicitBaselineSpec(file: string): Promise<BaselineSpec> {
   const p = path.resolve(file);
   const info = await stat(p).catch(() => null);
   if (!info?.isFile()) throw new OptionError('baseline', p, 'an existing F16 GGUF file');
+  await preflightGguf(p);
   return { path: p, recorded: null, exists: true, rebuildFrom: null, fromManifest: false };
 }
 
@@ -93,7 +98,7 @@ function manifestBaselineSpec(manifestPath: string, manifest: Manifest): Baselin
 }
 
 async function ggufTarget(file: string): Promise<EvalTarget> {
-  const header = await readGgufHeader(file);
+  const header = await preflightGguf(file);
   return {
     id: path.basename(file).replace(/\.gguf$/i, ''),
     path: file,

@@ -12,6 +12,7 @@
  */
 import { FailureError, throwIfCancelled } from '../errors';
 import { readGgufHeader } from '../formats/gguf';
+import { preflightGguf } from '../formats/gguf-preflight';
 import type { JobOptions } from '../job';
 import { type LlamaTools, runLlamaTool } from '../llamacpp';
 import { ModelHost } from './model-host/client';
@@ -75,6 +76,7 @@ interface LlamaBenchRow {
 }
 
 export async function runLlamaBench(file: string, threads: number, opts: BenchOptions): Promise<{ speed: Speed; backends: string }> {
+  await preflightGguf(file, { signal: opts.signal });
   const p = opts.promptTokens ?? BENCH_DEFAULTS.promptTokens;
   const n = opts.genTokens ?? BENCH_DEFAULTS.genTokens;
   const args = ['-m', file, '-t', String(threads), '-p', String(p), '-n', String(n), '-r', String(opts.reps ?? BENCH_DEFAULTS.reps)];
@@ -125,6 +127,8 @@ async function hostRound(
 
 /** Both, alternating for `rounds` rounds; the best round of each side, and their ratio. */
 export async function benchRuntime(file: string, opts: BenchOptions): Promise<BenchReport> {
+  // The model host survives llama.cpp's aborts, but a malformed file deserves its own message.
+  await preflightGguf(file, { signal: opts.signal });
   const p = opts.promptTokens ?? BENCH_DEFAULTS.promptTokens;
   const n = opts.genTokens ?? BENCH_DEFAULTS.genTokens;
   const reps = opts.reps ?? BENCH_DEFAULTS.reps;

@@ -6,6 +6,7 @@
 import { defaultPythonStorageDir, readMlxVenv } from '../python';
 import os from 'node:os';
 import { FailureError, throwIfCancelled } from '../errors';
+import { preflightGguf } from '../formats/gguf-preflight';
 import type { JobOptions } from '../job';
 import { type FitChoice, type MemoryBudget, chooseArtifact } from './artifact-choice';
 import { type BackendDecision, type BackendEnvironment, selectBackend } from './backend';
@@ -135,9 +136,9 @@ export async function openSession(input: string | RuntimeTarget, opts: OpenSessi
       await host?.close();
       return await openMlxSession({ ...common, python: plan.mlxPython! });
     }
-    // GGUF PRE-FLIGHT (issue 16): the file is checked with the project's own GGUF reader before
-    // llama.cpp sees it. The check (src/core/formats/gguf-preflight.ts, reliability work) is not
-    // merged yet; its call goes here, before the model host loads the file.
+    // llama.cpp aborts on some malformed files: the project's own reader checks the file first, so
+    // the error says what is wrong (the host would only report that it died).
+    await preflightGguf(chosen.artifact.path, { signal: opts.signal });
     return await openHostedSession(await startHost(), {
       ...common,
       placement: chosen.placement,

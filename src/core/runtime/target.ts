@@ -4,12 +4,12 @@
  * are checked against the manifest (size, and SHA-256 unless the caller asks for the fast path)
  * right before loading, and only the artifact that is about to run.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { detectFromGguf } from '../arch/from-gguf';
 import type { ArchitectureInfo } from '../arch/types';
 import { FormatError, UnsupportedError, UsageError, throwIfCancelled } from '../errors';
-import { readGgufHeader } from '../formats/gguf';
+import { hasGgufMagic, preflightGguf } from '../formats/gguf-preflight';
 import type { JobOptions } from '../job';
 import { manifestRelative, readManifest, resolveManifestPath } from '../manifest/io';
 import { MANIFEST_FILE, MANIFEST_VERSION, type Artifact, type Manifest } from '../manifest/types';
@@ -49,24 +49,13 @@ export interface RuntimeTarget {
 /** 'full': size and SHA-256 (remembered per file while its size and mtime are unchanged); 'size': size only. */
 export type VerifyMode = 'full' | 'size';
 
-const GGUF_MAGIC = 'GGUF';
-
-async function isGgufFile(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
-    return bytesRead === 4 && buffer.toString('latin1') === GGUF_MAGIC;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Reads a manifest (file or folder) or a bare GGUF. Cheap: headers and JSON only. */
 export async function loadRuntimeTarget(input: string, opts: Pick<JobOptions, 'signal'> = {}): Promise<RuntimeTarget> {
   throwIfCancelled(opts.signal);
   const info = await stat(input).catch(() => null);
   if (!info) throw new UsageError(`${input} does not exist; pass a manifest.json, a folder holding one, or a .gguf file`);
-  if (info.isFile() && (await isGgufFile(input))) return loadBareGguf(path.resolve(input));
+  // A .gguf without the magic goes to the GGUF reader too, which says what is wrong with it.
+  if (info.isFile() && (input.toLowerCase().endsWith('.gguf') || (await hasGgufMagic(input)))) return loadBareGguf(path.resolve(input));
   if (info.isDirectory() || input.toLowerCase().endsWith('.json')) return loadManifestTarget(input);
   throw new UsageError(
     `${input} is neither a GGUF file nor a ${MANIFEST_FILE}; pass a manifest.json, a folder holding one, or a .gguf file`,
@@ -74,7 +63,7 @@ export async function loadRuntimeTarget(input: string, opts: Pick<JobOptions, 's
 }
 
 async function loadBareGguf(file: string): Promise<RuntimeTarget> {
-  const header = await readGgufHeader(file);
+  const header = await preflightGguf(file);
   const architecture = detectFromGguf(header, file);
   const tensorBytes = header.tensors.reduce((sum, t) => sum + t.byteLength, 0);
   const bpw = architecture.parameters.total > 0 ? (tensorBytes * 8) / architecture.parameters.total : null;

@@ -4,7 +4,7 @@
  * and the held-out War and Peace text. Small settings (context 128, 6 chunks) keep each
  * llama-perplexity pass to a second or two.
  */
-import { statSync } from 'node:fs';
+import { copyFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
@@ -59,9 +59,15 @@ export async function writeTestManifest(
   return file;
 }
 
+/** A baseline entry for `file`; a file outside `dir` is copied in, since manifests name only files inside their folder. */
 export async function baselineEntry(dir: string, file: string, kept = true): Promise<Baseline> {
+  let inside = path.relative(dir, file);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) {
+    inside = path.basename(file);
+    copyFileSync(file, path.join(dir, inside));
+  }
   return {
-    path: path.relative(dir, file),
+    path: inside,
     sizeBytes: statSync(file).size,
     sha256: await sha256File(file),
     inputsKey: null,

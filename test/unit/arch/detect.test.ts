@@ -129,6 +129,8 @@ test('a folder with only a GGUF is read from the GGUF', async (t) => {
   const kvs = [
     { key: 'general.architecture', type: T.str, value: 'llama' },
     { key: 'llama.block_count', type: T.u32, value: 1 },
+    // detect runs the GGUF pre-flight check, which wants the keys llama.cpp requires.
+    { key: 'llama.context_length', type: T.u32, value: 64 },
     { key: 'llama.embedding_length', type: T.u32, value: 4 },
     { key: 'llama.attention.head_count', type: T.u32, value: 1 },
   ];

@@ -319,11 +319,16 @@ test('fields a config omits take its config class defaults, as transformers read
 test('Python-style Infinity and NaN in a config do not disturb detection', () => {
   const config = parseConfigJson(
     '{"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10, ' +
-      '"max_position_embeddings": 64, "time_step_limit": [0.0, Infinity], "rope_theta": NaN, "router_z": -Infinity}',
+      '"max_position_embeddings": 64, "time_step_limit": [0.0, Infinity], "router_z": -Infinity}',
   );
   const info = detectFromConfig(config, 't');
   assert.equal(info.attention, 'mha');
-  assert.equal(info.rope.theta, null, 'a NaN theta is no theta');
+  assert.equal(info.rope.theta, null);
+  // A hyperparameter that is NaN is not "absent": it is a broken config, named as such.
+  assert.throws(
+    () => detectFromConfig({ ...config, rope_theta: NaN }, 't'),
+    (e: unknown) => e instanceof FormatError && /"rope_theta" is NaN; a RoPE base frequency must be a finite number/.test(e.message),
+  );
 });
 
 test('source quantization, rope, soft-capping, sinks and dtype', () => {

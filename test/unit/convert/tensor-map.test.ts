@@ -136,10 +136,11 @@ test('unknown tensors and unsupported architectures are UnsupportedErrors that s
     () => planTensors({ ...m.config, model_type: 'falcon_mamba' } as never, m.st, 'f16'),
     (e: unknown) => e instanceof UnsupportedError && /Supported model types: llama/.test(e.message) && /gpt_oss/.test(e.message),
   );
-  // A gpt_oss config on llama weights: the llama MLP has no GGUF name there.
+  // A gpt_oss config on llama weights: the llama MLP has no GGUF name there, and gpt-oss's own
+  // tensors are missing, so the weights belong to another model (bad input, issue 16).
   assert.throws(
     () => planTensors({ ...m.config, model_type: 'gpt_oss', sliding_window: 4 } as never, m.st, 'f16'),
-    /no GGUF name.*gpt-oss/,
+    /are not gpt-oss names .*the weights belong to another model/,
   );
   // A qwen3 config on llama weights: no q_norm/k_norm.
   assert.throws(() => planTensors({ ...m.config, model_type: 'qwen3' } as never, m.st, 'f16'), /attn_q_norm/);
