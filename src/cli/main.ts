@@ -4,7 +4,7 @@
  * mapping of errors to exit codes.
  */
 import { asPajamasError } from '../core/errors';
-import { killRunningProcessGroups } from '../core/llamacpp/process';
+import { killRunningChildren } from '../core/llamacpp/process';
 import { formatOptions } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
 export function runCli(): void {
   // llama.cpp tools run in process groups of their own, which a terminal's Ctrl-C does not reach:
   // however this process ends (a second Ctrl-C exits at once), take them down with it.
-  process.on('exit', killRunningProcessGroups);
+  process.on('exit', killRunningChildren);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -7,6 +7,7 @@
 import { ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { packageVersion } from '../core/assets';
+import { killRunningChildren } from '../core/llamacpp/process';
 import { CancelJobNotification, JobProgressNotification, LogNotification } from '../protocol/worker';
 import { ChatSessions, chatTextSender, registerChatRequests } from './chat';
 import { ManifestDiagnostics } from './diagnostics';
@@ -46,6 +47,9 @@ registerRequests({ connection, jobs, diagnostics, version: packageVersion() });
 registerManifestEditorRequests(connection, diagnostics);
 registerChatRequests(connection, jobs, chat);
 registerHubRequests(connection, jobs);
+
+// However the worker ends, no llama.cpp tool or model host it started outlives it.
+process.on('exit', killRunningChildren);
 
 // The client asks for shutdown before it stops us: stop every job so its tools and temporaries go.
 connection.onShutdown(async () => {

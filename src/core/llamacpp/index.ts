@@ -3,7 +3,7 @@ export { LLAMA_TOOLS, isLlamaToolName, toolFileName, type LlamaToolName, type Ll
 export { ensureLlamaTools, locateLlamaTools, llamaToolsStatus, userBinDir, type LlamaToolsOptions, type LlamaToolsStatus } from './locate';
 export { runLlamaTool, withThreads, defaultThreads, type RunLlamaToolOptions, type LlamaToolResult } from './run';
 export { validateLlamaBinDir, parseLlamaVersion, probeTool, type LlamaVersion, type BinDirOptions } from './bin-dir';
-export { spawnCollect, runProcess, killRunningProcessGroups, type ProcessOptions, type ProcessOutcome } from './process';
+export { spawnCollect, runProcess, killRunningChildren, type ProcessOptions, type ProcessOutcome } from './process';
 export { checkBuildPrerequisites, installHint, type BuildPrerequisites } from './build';
 export {
   llamaCacheRoot,

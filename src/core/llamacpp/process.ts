@@ -48,19 +48,30 @@ export interface ProcessOutcome {
   durationMs: number;
 }
 
-/** Children started by spawnCollect that are still running (whatever job started them). */
-const liveGroups = new Set<ChildProcess>();
+/**
+ * Children core started that are still running, whatever job started them: llama.cpp tools
+ * (spawnCollect), local servers and model hosts. 'group': the child leads its own process group
+ * (tools and servers, so that a group kill reaches their children too, which also means a
+ * terminal's Ctrl-C no longer reaches them); 'process': the child alone.
+ */
+const liveChildren = new Map<ChildProcess, 'group' | 'process'>();
+
+/** Registers a running child for killRunningChildren; call the returned function once it is gone. */
+export function trackChildProcess(child: ChildProcess, scope: 'group' | 'process'): () => void {
+  liveChildren.set(child, scope);
+  return () => liveChildren.delete(child);
+}
 
 /**
- * Kills (SIGKILL) the process group of every child spawnCollect started that is still running.
- * Children run in their own process group, so that a group kill reaches their own children too,
- * which also means a terminal's Ctrl-C no longer reaches them. Core installs no exit hook (a
+ * Kills (SIGKILL) every child core started that is still running. Core installs no exit hook (a
  * library must not decide what happens when its host exits): the host process calls this when it
- * goes, the CLI from its 'exit' listener, the worker when it shuts down. Synchronous, as an 'exit'
- * listener must be.
+ * goes, the CLI and the worker from their 'exit' listeners. Synchronous, as an 'exit' listener must be.
  */
-export function killRunningProcessGroups(): void {
-  for (const child of liveGroups) killGroup(child, 'SIGKILL');
+export function killRunningChildren(): void {
+  for (const [child, scope] of liveChildren) {
+    if (scope === 'group') killGroup(child, 'SIGKILL');
+    else child.kill('SIGKILL');
+  }
 }
 
 export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
@@ -149,7 +160,7 @@ export function spawnCollect(file: string, args: readonly string[], opts: Proces
     let spawnError: Error | null = null;
     let aborted = false;
     let timedOut = false;
-    liveGroups.add(child);
+    const untrack = trackChildProcess(child, 'group');
     const onAbort = () => ((aborted = true), stopper.stop());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timeout = opts.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stopper.stop()), opts.timeoutMs);
@@ -160,7 +171,7 @@ export function spawnCollect(file: string, args: readonly string[], opts: Proces
     child.on('exit', () => stopper.exited());
     child.on('close', (code, sig) => {
       stopper.closed();
-      liveGroups.delete(child);
+      untrack();
       clearTimeout(timeout);
       opts.signal?.removeEventListener('abort', onAbort);
       stdout.end();

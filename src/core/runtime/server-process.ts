@@ -3,10 +3,10 @@
  * port: started in its own process group, ready once its /health answers 200, and stopped (the
  * whole group, SIGTERM then SIGKILL) on close, on abort, and when this process exits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CancelledError, ToolError } from '../errors';
-import { killGroup } from '../llamacpp/process';
+import { killGroup, trackChildProcess } from '../llamacpp/process';
 
 export const LOOPBACK_HOST = '127.0.0.1';
 /** Loading a multi-gigabyte model can take a while on a cold disk. */
@@ -56,17 +56,6 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function trackForExit(child: ChildProcess): void {
-  live.add(child);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const c of live) killGroup(c, 'SIGKILL');
-  });
-}
-
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   if (opts.signal?.aborted) throw new CancelledError();
   const port = await freeLoopbackPort();
@@ -79,7 +68,7 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',
   });
-  trackForExit(child);
+  const untrack = trackChildProcess(child, 'group');
   const tail: string[] = [];
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split(/\r?\n/)) {
@@ -93,11 +82,11 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
   const exited = new Promise<number | null>((resolve) => {
     child.on('error', (error) => {
       tail.push(`cannot start ${opts.command}: ${error.message}`);
-      live.delete(child);
+      untrack();
       resolve(null);
     });
     child.on('exit', (code) => {
-      live.delete(child);
+      untrack();
       resolve(code);
     });
   });

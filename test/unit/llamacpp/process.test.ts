@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CancelledError, ToolError } from '../../../src/core/errors';
-import { OUTPUT_TAIL_LINES, formatCommand, killRunningProcessGroups, runProcess, spawnCollect } from '../../../src/core/llamacpp/process';
+import { OUTPUT_TAIL_LINES, formatCommand, killRunningChildren, runProcess, spawnCollect } from '../../../src/core/llamacpp/process';
 import { isDead, tempDir, writeScript } from './fake-tools';
 
 test('output is streamed line by line and collected, partial last lines included', async (t) => {
@@ -106,7 +106,7 @@ test('core installs no exit hook; the host kills running process groups when it 
   });
   await started;
   assert.equal(process.listenerCount('exit'), listeners, 'spawning added no exit listener');
-  killRunningProcessGroups(); // what the CLI does on exit
+  killRunningChildren(); // what the CLI does on exit
   const outcome = await run;
   assert.equal(outcome.signal, 'SIGKILL');
   for (let i = 0; i < 50 && !pids.every(isDead); i++) await delay(20);

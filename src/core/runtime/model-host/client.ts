@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { packageRoot } from '../../assets';
 import { CancelledError, FailureError, FormatError, type PajamasError } from '../../errors';
 import type { Logger } from '../../job';
+import { trackChildProcess } from '../../llamacpp/process';
 import type { GpuChoice } from '../node-llama';
 import { modelHostEnvironment, modelHostExecArgv } from './environment';
 import {
@@ -60,12 +61,6 @@ export interface RequestOptions {
   loading?: string;
 }
 
-/** Children alive in this process; killed if the parent exits without closing them. */
-const live = new Set<ChildProcess>();
-const killLive = () => {
-  for (const child of live) child.kill('SIGKILL');
-};
-
 export function resolveModelHostScript(): string {
   const script = path.join(packageRoot(), 'dist', MODEL_HOST_BUNDLE);
   if (!existsSync(script)) throw new FailureError(`${script} is missing; build the package first (npm run build)`, { path: script });
@@ -79,14 +74,15 @@ export class ModelHost {
   private ended: PajamasError | null = null;
   private closing: Promise<void> | null = null;
   private readonly exit: Promise<void>;
+  private readonly untrack: () => void;
   device!: DeviceInfo;
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly log: Logger | undefined,
   ) {
-    live.add(child);
-    if (live.size === 1) process.on('exit', killLive);
+    // The host also exits when its IPC channel closes; this covers a parent that exits while it is stuck in native code.
+    this.untrack = trackChildProcess(child, 'process');
     child.on('message', (message) => this.onMessage(message));
     createInterface({ input: child.stderr! }).on('line', (line) => this.onStderr(line));
     createInterface({ input: child.stdout! }).on('line', (line) => this.log?.(`[model host] ${line}`));
@@ -191,8 +187,7 @@ export class ModelHost {
   }
 
   private onEnd(code: number | null, signal: NodeJS.Signals | null, error: Error | null): void {
-    live.delete(this.child);
-    if (!live.size) process.off('exit', killLive);
+    this.untrack();
     if (this.ended) return;
     const orderly = this.closing !== null && code === 0;
     this.ended = orderly ? new FailureError('the model host was closed') : this.endError(code, signal, error, this.firstPending());
