@@ -19,7 +19,7 @@ export interface PajamasNode {
 export const CONTEXT = {
   section: (id: string) => `pajamas.section.${id}`,
   workspaceModel: (kind: WorkspaceModel['kind']) => `pajamas.model.${kind}`,
-  hfModel: 'pajamas.hfModel',
+  hfModel: (kind: HfCacheModel['kind']) => `pajamas.hfModel.${kind}`,
   artifactFolder: 'pajamas.artifactFolder',
   artifact: (format: ArtifactItem['format']) => `pajamas.artifact.${format}`,
   message: 'pajamas.message',
@@ -107,7 +107,7 @@ export class HfModelNode implements PajamasNode {
     const type = m.kind === 'gguf' ? 'GGUF' : m.modelType;
     item.description = [type, m.revision?.slice(0, 7), m.sizeBytes === null ? null : formatBytes(m.sizeBytes)].filter(Boolean).join(' · ');
     item.tooltip = new vscode.MarkdownString(`**${m.repoId}**\n\n${m.path}`);
-    item.contextValue = CONTEXT.hfModel;
+    item.contextValue = CONTEXT.hfModel(m.kind);
     item.command = { command: QUANTIZE, title: 'Quantize with Pajamas', arguments: [this] };
     return item;
   }

@@ -56,7 +56,8 @@ describe('Extension', () => {
     const contextValues = [
       CONTEXT.workspaceModel('hf-folder'),
       CONTEXT.workspaceModel('gguf'),
-      CONTEXT.hfModel,
+      CONTEXT.hfModel('hf-folder'),
+      CONTEXT.hfModel('gguf'),
       CONTEXT.artifactFolder,
       CONTEXT.artifact('gguf'),
       CONTEXT.artifact('mlx'),

@@ -68,7 +68,7 @@ describe('Pajamas view', () => {
     const cache = section(tree, 'Hugging Face cache').children;
     const cached = cache.find((n) => n.label === 'pajamas/stories260K');
     assert.ok(cached, `the cache section lists ${JSON.stringify(cache.map((n) => n.label))}`);
-    assert.equal(cached.contextValue, 'pajamas.hfModel');
+    assert.equal(cached.contextValue, 'pajamas.hfModel.hf-folder');
     // The detected architecture (config.json's model_type), the revision and the size.
     assert.match(cached.description, /^llama · [0-9a-f]{7} · \d/);
     assert.match(cached.path ?? '', /models--pajamas--stories260K\/snapshots\/[0-9a-f]{40}$/);
