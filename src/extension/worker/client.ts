@@ -4,9 +4,10 @@
  * turns the worker's error responses back into PajamasErrors of the same code, and hands out the
  * worker's job progress and log lines. Every request goes through `request()`.
  */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import * as vscode from 'vscode';
 import { ErrorCodes, type RequestParam, type RequestType, ResponseError } from 'vscode-jsonrpc';
-import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import type { LanguageClient, LanguageClientOptions, MessageTransports, ServerOptions } from 'vscode-languageclient/node';
 import { CancelledError, FailureError, PajamasError } from '../../core/errors';
 import { ChatTextNotification, type ChatTextParams } from '../../protocol/chat';
 import { isWorkerErrorData, type WorkerErrorData } from '../../protocol/errors';
@@ -131,7 +132,7 @@ export class WorkerClient implements vscode.Disposable {
           this.onClosed() ? { action: CloseAction.Restart, handled: true } : { action: CloseAction.DoNotRestart, handled: true },
       },
     };
-    const client = new LanguageClient('pajamas-worker', WORKER_NAME, serverOptions, clientOptions);
+    const client = new (yieldingAfterSpawn(LanguageClient))('pajamas-worker', WORKER_NAME, serverOptions, clientOptions);
     client.onNotification(JobProgressNotification, (p) => this.progressEmitter.fire(p));
     client.onNotification(ChatTextNotification, (p) => this.chatTextEmitter.fire(p));
     client.onNotification(LogNotification, ({ line, level }) =>
@@ -160,6 +161,32 @@ export class WorkerClient implements vscode.Disposable {
     this.restartEmitter.fire();
     return true;
   }
+}
+
+/**
+ * The client's start forks the worker (a fork of the whole extension host), wires its pipes, makes
+ * the connection and sends the initialize request in one chain of promise callbacks: one ~50 ms
+ * stretch of the host's main thread at load 5 (more on a loaded machine) in which no timer or
+ * message of the host runs. Yielding to the event loop once the worker is forked cuts it in two.
+ * The connection listens to the process only after the yield, so an error or exit during it is
+ * caught here and fails the start (rather than going unheard and leaving the start waiting).
+ */
+function yieldingAfterSpawn(Base: ClientModule['LanguageClient']): ClientModule['LanguageClient'] {
+  return class extends Base {
+    protected override async createMessageTransports(encoding: string): Promise<MessageTransports> {
+      const transports = await super.createMessageTransports(encoding);
+      const child = this.serverProcess;
+      let failure: Error | undefined;
+      const onError = (error: Error) => (failure ??= error);
+      const onExit = (code: number | null, signal: string | null) =>
+        (failure ??= new Error(`the worker exited as it started (exit code ${code}, signal ${signal})`));
+      child?.once('error', onError).once('exit', onExit);
+      await nextMacrotask();
+      child?.off('error', onError).off('exit', onExit);
+      if (failure) throw failure;
+      return transports;
+    }
+  };
 }
 
 /** Turns what a request threw into a PajamasError whose message a user can act on. */
