@@ -20,7 +20,7 @@ import { el, replaceChildren } from './lib/dom';
 import { connectToHost } from './lib/vscode';
 import { architectureCard } from './strategy/arch-card';
 import { errorBlock, jobSection, tickElapsed } from './strategy/job-view';
-import { OptionsForm } from './strategy/options-form';
+import { OptionsForm, TARGETS } from './strategy/options-form';
 import { planBody, planTotals } from './strategy/plan-view';
 
 interface ViewState {
@@ -28,7 +28,6 @@ interface ViewState {
   preview: { target: PlanTarget; strategy: PlanStrategy } | null;
 }
 
-const TARGETS: PlanTarget[] = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'];
 const host = connectToHost<ViewToHost, ViewState>();
 const view: ViewState = host.state() ?? { openLayers: [], preview: null };
 

@@ -71,7 +71,11 @@ export type HostToView =
 /** Every output format, in the order the view offers them. */
 export const OUTPUT_FORMAT_CHOICES: readonly OutputFormat[] = ['gguf', 'mlx'];
 const FORMATS: readonly string[] = OUTPUT_FORMAT_CHOICES;
-const TARGETS: readonly string[] = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'];
+/** Every plan target (protocol imports only types from core; the check below keeps this list whole). */
+const TARGET_LIST = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0', 'MXFP4_MOE'] as const satisfies readonly PlanTarget[];
+const listsEveryTarget: Exclude<PlanTarget, (typeof TARGET_LIST)[number]> extends never ? true : never = true;
+void listsEveryTarget;
+const TARGETS: readonly string[] = TARGET_LIST;
 const STRATEGIES: readonly string[] = ['pajamas', 'naive'];
 const BROWSE_FIELDS: readonly string[] = ['outDir', 'calibrationFile', 'imatrixFile'];
 

@@ -3,7 +3,11 @@ import type { PlanTarget } from '../../src/protocol/core-types';
 import type { BrowseField, ImatrixChoice, ModelRef, StrategyChoice, StrategyOptions } from '../../src/protocol/strategy-view';
 import { el } from '../lib/dom';
 
-const TARGETS: PlanTarget[] = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0'];
+/** Every plan target, in the order the view offers them (the webview imports only types, hence the list). */
+export const TARGETS = ['Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q8_0', 'MXFP4_MOE'] as const satisfies readonly PlanTarget[];
+/** Fails to compile when the planner gains a target this list lacks. */
+const listsEveryTarget: Exclude<PlanTarget, (typeof TARGETS)[number]> extends never ? true : never = true;
+void listsEveryTarget;
 const STRATEGIES: [StrategyChoice, string][] = [
   ['pajamas', 'Pajamas (architecture-aware)'],
   ['naive', "Stock (llama.cpp's recipe)"],

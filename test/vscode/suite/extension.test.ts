@@ -1,6 +1,6 @@
 /**
  * The extension as VS Code sees it: activation time, and package.json's contributions against what
- * the code registers, both ways: commands (each with the Pajamas category), the view, the menus'
+ * the code registers, both ways: commands (each with the Pajamas category), the views, the menus'
  * commands and context values, and the settings config.ts reads.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { SETTINGS } from '../../../src/extension/config';
 import { CONTEXT } from '../../../src/extension/tree/nodes';
 import { MODELS_VIEW_ID } from '../../../src/extension/tree';
+import { CHAT_VIEW_ID } from '../../../src/protocol/chat';
 import { activated, packageJson, reportFigure, type PackageJson } from './helpers';
 
 /** Activation must stay under this (the issue's budget). */
@@ -35,19 +36,19 @@ describe('Extension', () => {
 
   it('registers exactly the contributed commands, each with the Pajamas category', async () => {
     // VS Code adds focus/open/... commands for each view: those are its own, not ours.
-    const viewCommand = (c: string) => c.startsWith(`${MODELS_VIEW_ID}.`);
+    const viewCommand = (c: string) => [MODELS_VIEW_ID, CHAT_VIEW_ID].some((view) => c.startsWith(`${view}.`));
     const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('pajamas.') && !viewCommand(c));
     const contributed = pkg.contributes.commands.map((c) => c.command);
     assert.deepEqual([...registered].sort(), [...contributed].sort());
     for (const c of pkg.contributes.commands) assert.equal(c.category, 'Pajamas', `${c.command} has no "Pajamas" category`);
   });
 
-  it('contributes the Pajamas view in its own activity-bar container', () => {
+  it('contributes the Pajamas views (models, chat) in their own activity-bar container', () => {
     const container = pkg.contributes.viewsContainers.activitybar.find((c) => c.id === 'pajamas');
     assert.ok(container, 'no "pajamas" activity-bar container');
     assert.deepEqual(
       pkg.contributes.views.pajamas?.map((v) => v.id),
-      [MODELS_VIEW_ID],
+      [MODELS_VIEW_ID, CHAT_VIEW_ID],
     );
   });
 
