@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, after, before, test } from 'node:test';
@@ -113,7 +113,10 @@ test('usage errors exit 2 with a message', async (t) => {
   if (!s) return t.skip(SKIP);
   const { q4, pajamas } = s;
   assert.equal(pajamas().code, 2);
-  const short = pajamas(q4, '--text', path.join(projectRoot, 'package.json'), '--ctx', '4096');
+  // A text far shorter than two windows of 4096 tokens, whatever the tokenizer.
+  const shortText = path.join(work, 'short.txt');
+  writeFileSync(shortText, 'Once upon a time there was a little dog. '.repeat(50));
+  const short = pajamas(q4, '--text', shortText, '--ctx', '4096');
   assert.equal(short.code, 2);
   assert.match(short.stderr, /tokenizes to \d+ tokens; a context of 4096 needs at least 8192/);
   const badCtx = pajamas(q4, '--ctx', '3');
