@@ -55,14 +55,16 @@ export class JobRegistry {
     this.jobs.set(job.id, job);
     spec.onCancel?.(() => this.cancel(job.id));
     const log = (line: string) => this.sink.log(job.id, line, 'info');
+    const progress = this.throttledProgress(job.id);
     try {
       log(`${spec.method} started${folder ? ` (writing ${folder})` : ''}`);
-      const result = await fn({ signal: job.controller.signal, onProgress: this.throttledProgress(job.id), log });
+      const result = await fn({ signal: job.controller.signal, onProgress: progress.report, log });
       // A cancel that arrived as the job finished still counts: the user saw the Cancel take effect.
       if (job.controller.signal.aborted) throw new CancelledError();
       log(`${spec.method} finished`);
       return result;
     } finally {
+      progress.stop();
       this.jobs.delete(job.id);
     }
   }
@@ -84,16 +86,44 @@ export class JobRegistry {
     return [...this.jobs.values()].map((j) => ({ jobId: j.id, method: j.method, folder: j.folder }));
   }
 
-  private throttledProgress(jobId: string): (p: Progress) => void {
+  /**
+   * At most one notification per interval; a report that arrives too soon is held and sent when the
+   * interval ends (unless a newer one replaces it), so the last progress before a pause (a stalled
+   * download, a long step) is never lost. Returns the reporter and a stop for when the job ends.
+   */
+  private throttledProgress(jobId: string): { report: (p: Progress) => void; stop: () => void } {
     let lastStep = '';
     let lastSent = 0;
-    return (p) => {
-      const now = performance.now();
-      const finished = p.total !== undefined && p.done === p.total;
-      if (p.step === lastStep && !finished && now - lastSent < PROGRESS_INTERVAL_MS) return;
+    let held: Progress | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const send = (p: Progress) => {
       lastStep = p.step;
-      lastSent = now;
+      lastSent = performance.now();
+      held = undefined;
       this.sink.progress(jobId, p);
     };
+    const stop = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      held = undefined;
+    };
+    const report = (p: Progress) => {
+      const now = performance.now();
+      const finished = p.total !== undefined && p.done === p.total;
+      if (p.step !== lastStep || finished || now - lastSent >= PROGRESS_INTERVAL_MS) {
+        stop();
+        send(p);
+        return;
+      }
+      held = p;
+      timer ??= setTimeout(
+        () => {
+          timer = undefined;
+          if (held) send(held);
+        },
+        PROGRESS_INTERVAL_MS - (now - lastSent),
+      );
+    };
+    return { report, stop };
   }
 }

@@ -74,6 +74,29 @@ test('progress is throttled per job, but each new step and each completion is se
   );
 });
 
+test('a report held back by the throttle is sent when the interval ends (the last progress before a pause)', async () => {
+  const { jobs, progress } = registry();
+  await jobs.run({ jobId: 'a', method: 'hubDownload', folder: null }, async (opts) => {
+    opts.onProgress!({ step: 'download', done: 10, total: 100 });
+    opts.onProgress!({ step: 'download', done: 20, total: 100 });
+    opts.onProgress!({ step: 'download', done: 30, total: 100 });
+    // A stalled transfer: nothing new for longer than the interval.
+    await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS * 3));
+    assert.deepEqual(
+      progress.map(({ p }) => p.done),
+      [10, 30],
+    );
+    opts.onProgress!({ step: 'download', done: 40, total: 100 });
+    opts.onProgress!({ step: 'download', done: 50, total: 100 });
+  });
+  // Held when the job ended, and dropped with it: nothing arrives after the job's result.
+  await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS * 2));
+  assert.deepEqual(
+    progress.map(({ p }) => p.done),
+    [10, 30, 40],
+  );
+});
+
 test('job ids are unique while running', async () => {
   const { jobs } = registry();
   const a = jobs.run({ jobId: 'a', method: 'x', folder: null }, untilCancelled);
