@@ -101,6 +101,14 @@ function results(r: QuantizeResult, events: JobViewEvents): HTMLElement[] {
   return out;
 }
 
+/** The strategy, and when the check against stock kept llama.cpp's file under this name, that and why. */
+function strategyCell(a: Artifact): HTMLElement {
+  const text = `${a.strategy}${a.imatrix ? ' + imatrix' : ''}`;
+  const check = a.format === 'gguf' ? a.stockCheck : null;
+  if (check?.kept !== 'stock') return el('td', {}, text);
+  return el('td', { title: check.reason }, `${text} (stock kept)`);
+}
+
 function artifactRow(a: Artifact, r: QuantizeResult, events: JobViewEvents): HTMLElement {
   const q = a.quality;
   const gate = q?.gate ? (q.gate.passed ? 'passed' : 'failed') : '—';
@@ -113,7 +121,7 @@ function artifactRow(a: Artifact, r: QuantizeResult, events: JobViewEvents): HTM
     el('td', { class: 'mono' }, a.path),
     el('td', {}, a.format.toUpperCase()),
     el('td', {}, a.target),
-    el('td', {}, `${a.strategy}${a.imatrix ? ' + imatrix' : ''}`),
+    strategyCell(a),
     el('td', { class: 'num' }, formatBytes(a.sizeBytes)),
     el('td', { class: 'num' }, a.bpw.toFixed(2)),
     el('td', { class: 'num' }, formatNumber(q?.ppl, 4)),
