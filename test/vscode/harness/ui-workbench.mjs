@@ -123,7 +123,13 @@ export class Workbench {
     const icon = this.page.locator('.activitybar .action-item a[aria-label^="Llama-Pajamas"]');
     await icon.waitFor({ timeout: READY_MS });
     const view = this.page.locator('.pane-header[aria-label^="Models"]');
-    if (!(await view.isVisible().catch(() => false))) await icon.click();
+    // Clicking the icon of the container already shown hides the side bar; after a window reload the
+    // workbench may still be restoring it, so click only while it is not the active container.
+    const active = this.page.locator('.activitybar .action-item.checked a[aria-label^="Llama-Pajamas"]');
+    for (let attempt = 0; attempt < 3 && !(await view.isVisible().catch(() => false)); attempt++) {
+      if (!(await active.count())) await icon.click();
+      await view.waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
     await this.treeRow('Workspace models').waitFor({ timeout: WAIT_MS });
     await this.widenSideBar(SIDEBAR_WIDTH);
   }
